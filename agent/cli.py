@@ -1,0 +1,50 @@
+"""The one ``camdrift`` command.
+
+Subcommands are not imported here: every layer registers its own under the ``camdrift.commands`` entry-point
+group (see pyproject.toml) as a callable ``register(subparsers) -> None`` that adds a parser whose defaults carry
+``func(args) -> int``. This keeps the dependency direction kernels <- agent <- calibration: the agent discovers
+calibration's commands without importing calibration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, entry_points, version
+
+
+def _version() -> str:
+    try:
+        return version("camdrift")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="camdrift",
+        description="Watch the images reaching a vision model and report when they drift from the reference.",
+    )
+    parser.add_argument("--version", action="version", version=f"camdrift {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for ep in sorted(entry_points(group="camdrift.commands"), key=lambda e: e.name):
+        register = ep.load()
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""camdrift.calibration: technician tools (baselines, thresholds, verify, reports, annotation agreement)."""
