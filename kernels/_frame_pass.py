@@ -50,131 +50,169 @@ def _cell_starts(n: int, cells: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _bgr_stride1(img, ib, ir, hist, acc, thumb_sum, thumb_n, grid, lrows):
-    """3-channel 8-bit frame at stride 1: one pass, a 3-row ring of luma feeds the Laplacian."""
-    h = img.shape[0]
-    w = img.shape[1]
-    th, tw = thumb_sum.shape
-    gh, gw = grid.shape[1], grid.shape[2]
-    tcols = _cell_starts(w, tw)
-    gcols = _cell_starts(w, gw)
+def _luma_row(row, ib, ir, out):
+    for x in range(row.shape[0]):
+        out[x] = _luma8(np.uint32(row[x, ib]), np.uint32(row[x, 1]), np.uint32(row[x, ir]))
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _luma_row_hist(row, ib, ir, out, hist):
+    """Luma of a whole row and the four histograms of it, in the same loop (stride 1)."""
     hb = hist[0]
     hg = hist[1]
     hr = hist[2]
     hy = hist[3]
-    s1 = np.int64(0)
-    s2 = np.int64(0)
-    sa = np.int64(0)
-    for y in range(h):
-        row = img[y]
-        lrow = lrows[y % 3]
-        for x in range(w):
-            b = np.uint32(row[x, ib])
-            g = np.uint32(row[x, 1])
-            r = np.uint32(row[x, ir])
-            lum = _luma8(b, g, r)
-            lrow[x] = lum
-            hb[b] += 1
-            hg[g] += 1
-            hr[r] += 1
-            hy[lum] += 1
-        ti = y * th // h
-        for k in range(tw):
-            t = np.int64(0)
-            for x in range(tcols[k], tcols[k + 1]):
-                t += lrow[x]
-            thumb_sum[ti, k] += t
-            thumb_n[ti, k] += tcols[k + 1] - tcols[k]
-        if y >= 2:
-            # Row y-1 now has both neighbours in the ring.
-            yc = y - 1
-            up = lrows[(y - 2) % 3]
-            mid = lrows[yc % 3]
-            dn = lrow
-            gi = yc * gh // h
-            for k in range(gw):
-                x_lo = max(gcols[k], 1)
-                x_hi = min(gcols[k + 1], w - 1)
-                c1 = np.int64(0)
-                c2 = np.int64(0)
-                ca = np.int64(0)
-                for x in range(x_lo, x_hi):
-                    cross = np.int32(up[x]) + np.int32(dn[x]) + np.int32(mid[x - 1]) + np.int32(mid[x + 1])
-                    diag = np.int32(up[x - 1]) + np.int32(up[x + 1]) + np.int32(dn[x - 1]) + np.int32(dn[x + 1])
-                    c4 = np.int32(4) * np.int32(mid[x])
-                    lap = cross - c4
-                    nz = diag - np.int32(2) * cross + c4
-                    c1 += lap
-                    c2 += np.int64(lap) * lap
-                    ca += abs(nz)
-                if x_hi > x_lo:
-                    grid[0, gi, k] += x_hi - x_lo
-                    grid[1, gi, k] += c1
-                    grid[2, gi, k] += c2
-                    s1 += c1
-                    s2 += c2
-                    sa += ca
-    acc[0] += s1
-    acc[1] += s2
-    acc[2] += sa
-    acc[3] += max(h - 2, 0) * max(w - 2, 0)
+    for x in range(row.shape[0]):
+        b = np.uint32(row[x, ib])
+        g = np.uint32(row[x, 1])
+        r = np.uint32(row[x, ir])
+        lum = _luma8(b, g, r)
+        out[x] = lum
+        hb[b] += 1
+        hg[g] += 1
+        hr[r] += 1
+        hy[lum] += 1
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _bgr_luma_at(img, y, x, ib, ir) -> np.int64:
-    return np.int64(_luma8(np.uint32(img[y, x, ib]), np.uint32(img[y, x, 1]), np.uint32(img[y, x, ir])))
+def _hist_row_strided(row, s, ws, ib, ir, lrow, hist):
+    for j in range(ws):
+        x = j * s
+        hist[0, np.uint32(row[x, ib])] += 1
+        hist[1, np.uint32(row[x, 1])] += 1
+        hist[2, np.uint32(row[x, ir])] += 1
+        hist[3, lrow[x]] += 1
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _bgr_strided(img, s, ib, ir, hist, acc, thumb_sum, thumb_n, grid):
-    """3-channel 8-bit frame at any stride (the 3x3 neighbourhood's luma is computed where needed)."""
+def _band_add(lrow, s, colsum):
+    """colsum[j] += luma of sampled column j: rows of one thumbnail band are summed column-wise first (a
+    vectorised full-width add) and split into cells once per band, instead of once per row."""
+    if s == 1:
+        for j in range(colsum.shape[0]):
+            colsum[j] += lrow[j]
+    else:
+        for j in range(colsum.shape[0]):
+            colsum[j] += lrow[j * s]
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _band_flush(colsum, tcols, rows, out_sum, out_n):
+    for k in range(out_sum.shape[0]):
+        t = np.uint64(0)
+        for j in range(tcols[k], tcols[k + 1]):
+            t += colsum[j]
+        out_sum[k] += t
+        out_n[k] += (tcols[k + 1] - tcols[k]) * rows
+    colsum[:] = 0
+
+
+# Chunk length for the 32-bit Laplacian accumulators: 1024 * max(lap^2) = 1024 * 1020^2 < 2^31, so they stay
+# exact while the loop vectorises (64-bit accumulation blocks it).
+_CHUNK = 1024
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _lap_span(up, mid, dn, j_lo, j_hi, s, out):
+    """Laplacian sum, squared sum and Immerkaer |response| sum at columns x = j*s, j in [j_lo, j_hi)."""
+    c1 = np.int64(0)
+    c2 = np.int64(0)
+    ca = np.int64(0)
+    j = j_lo
+    one = np.uint64(1)
+    while j < j_hi:
+        e = min(j + _CHUNK, j_hi)
+        a1 = np.int32(0)
+        a2 = np.int32(0)
+        aa = np.int32(0)
+        if s == 1:
+            for k in range(j, e):
+                u = np.uint64(k)
+                cross = np.int32(up[u]) + np.int32(dn[u]) + np.int32(mid[u - one]) + np.int32(mid[u + one])
+                diag = np.int32(up[u - one]) + np.int32(up[u + one]) + np.int32(dn[u - one]) + np.int32(dn[u + one])
+                c4 = np.int32(4) * np.int32(mid[u])
+                lap = cross - c4
+                a1 += lap
+                a2 += lap * lap
+                aa += abs(diag - np.int32(2) * cross + c4)
+        else:
+            for k in range(j, e):
+                u = np.uint64(k * s)
+                cross = np.int32(up[u]) + np.int32(dn[u]) + np.int32(mid[u - one]) + np.int32(mid[u + one])
+                diag = np.int32(up[u - one]) + np.int32(up[u + one]) + np.int32(dn[u - one]) + np.int32(dn[u + one])
+                c4 = np.int32(4) * np.int32(mid[u])
+                lap = cross - c4
+                a1 += lap
+                a2 += lap * lap
+                aa += abs(diag - np.int32(2) * cross + c4)
+        c1 += a1
+        c2 += a2
+        ca += aa
+        j = e
+    out[0] = c1
+    out[1] = c2
+    out[2] = ca
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _bgr_pass(img, s, ib, ir, hist, acc, thumb_sum, thumb_n, grid, lrows, tags):
+    """3-channel 8-bit frame, any stride, in one pass over the rows it needs.
+
+    A 3-slot cache of full-width luma rows (slot = row % 3) serves each sampled row and its two neighbours; at
+    stride 1 every row is converted once, and its histograms are counted in the same loop as its luma.
+    """
     h = img.shape[0]
     w = img.shape[1]
     hs = (h + s - 1) // s
     ws = (w + s - 1) // s
     th, tw = thumb_sum.shape
     gh, gw = grid.shape[1], grid.shape[2]
+    tcols = _cell_starts(ws, tw)
+    gcols = _cell_starts(ws, gw)
+    j_last = (w - 2) // s + 1 if w >= 3 else 0  # interior columns: 0 < j*s < w-1
+    span = np.zeros(3, np.int64)
+    colsum = np.zeros(ws, np.uint32)  # <= 255 * rows per band: exact
+    band = 0
+    band_rows = 0
+    for k in range(3):
+        tags[k] = -1
     for i in range(hs):
         y = i * s
+        for r in range(max(y - 1, 0), min(y + 2, h)):
+            slot = r % 3
+            if tags[slot] != r:
+                if s == 1:
+                    _luma_row_hist(img[r], ib, ir, lrows[slot], hist)
+                else:
+                    _luma_row(img[r], ib, ir, lrows[slot])
+                tags[slot] = r
+        mid = lrows[y % 3]
+        if s > 1:
+            _hist_row_strided(img[y], s, ws, ib, ir, mid, hist)
         ti = i * th // hs
-        gi = i * gh // hs
-        interior_row = 0 < y < h - 1
-        for j in range(ws):
-            x = j * s
-            b = np.uint32(img[y, x, ib])
-            g = np.uint32(img[y, x, 1])
-            r = np.uint32(img[y, x, ir])
-            lum = _luma8(b, g, r)
-            hist[0, b] += 1
-            hist[1, g] += 1
-            hist[2, r] += 1
-            hist[3, lum] += 1
-            tj = j * tw // ws
-            thumb_sum[ti, tj] += lum
-            thumb_n[ti, tj] += 1
-            if interior_row and 0 < x < w - 1:
-                c = np.int64(lum)
-                cross = (
-                    _bgr_luma_at(img, y - 1, x, ib, ir)
-                    + _bgr_luma_at(img, y + 1, x, ib, ir)
-                    + _bgr_luma_at(img, y, x - 1, ib, ir)
-                    + _bgr_luma_at(img, y, x + 1, ib, ir)
-                )
-                diag = (
-                    _bgr_luma_at(img, y - 1, x - 1, ib, ir)
-                    + _bgr_luma_at(img, y - 1, x + 1, ib, ir)
-                    + _bgr_luma_at(img, y + 1, x - 1, ib, ir)
-                    + _bgr_luma_at(img, y + 1, x + 1, ib, ir)
-                )
-                lap = cross - 4 * c
-                acc[0] += lap
-                acc[1] += lap * lap
-                acc[2] += abs(diag - 2 * cross + 4 * c)
-                acc[3] += 1
-                gj = j * gw // ws
-                grid[0, gi, gj] += 1
-                grid[1, gi, gj] += lap
-                grid[2, gi, gj] += lap * lap
+        if ti != band:
+            _band_flush(colsum, tcols, band_rows, thumb_sum[band], thumb_n[band])
+            band = ti
+            band_rows = 0
+        _band_add(mid, s, colsum)
+        band_rows += 1
+        if 0 < y < h - 1:
+            up = lrows[(y - 1) % 3]
+            dn = lrows[(y + 1) % 3]
+            gi = i * gh // hs
+            for k in range(gw):
+                j_lo = max(gcols[k], 1)
+                j_hi = min(gcols[k + 1], j_last)
+                if j_hi > j_lo:
+                    _lap_span(up, mid, dn, j_lo, j_hi, s, span)
+                    grid[0, gi, k] += j_hi - j_lo
+                    grid[1, gi, k] += span[0]
+                    grid[2, gi, k] += span[1]
+                    acc[0] += span[0]
+                    acc[1] += span[1]
+                    acc[2] += span[2]
+                    acc[3] += j_hi - j_lo
+    _band_flush(colsum, tcols, band_rows, thumb_sum[band], thumb_n[band])
 
 
 @njit(cache=True, nogil=True, boundscheck=False)

@@ -13,8 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from camdrift.kernels._frame_pass import (
-    _bgr_strided,
-    _bgr_stride1,
+    _bgr_pass,
     _grey_strided,
     _nv12_strided,
     _touch_bytes,
@@ -179,11 +178,8 @@ def frame_stats(
     if pixel_format in ("bgr8", "rgb8"):
         ib, ir = (0, 2) if pixel_format == "bgr8" else (2, 0)
         view = frame[r.y : r.y + r.h, r.x : r.x + r.w]
-        if s == 1:
-            lrows = np.empty((3, r.w), np.uint32)
-            _bgr_stride1(view, ib, ir, hist, acc, thumb_sum, thumb_n, cells, lrows)
-        else:
-            _bgr_strided(view, s, ib, ir, hist, acc, thumb_sum, thumb_n, cells)
+        lrows = np.empty((3, r.w), np.uint32)
+        _bgr_pass(view, s, ib, ir, hist, acc, thumb_sum, thumb_n, cells, lrows, np.empty(3, np.int64))
         n_channels = 3
     elif pixel_format == "nv12":
         if r.x % 2 or r.y % 2:

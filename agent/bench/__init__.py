@@ -1,0 +1,1 @@
+"""``camdrift bench``: speed and detection figures measured side by side in one run."""
