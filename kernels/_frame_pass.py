@@ -6,13 +6,13 @@ wrapper in ``frame_stats.py`` validates everything first, so these trust their i
 Shared conventions (all kernels):
 - ``img`` is the ROI view (a non-contiguous view is fine: no copy); ``s`` is the pixel stride. Sampled pixels are
   ``(i*s, j*s)`` for ``i < hs = ceil(h/s)``, ``j < ws = ceil(w/s)``.
-- ``hist`` is ``(4, 256) int64``: rows B, G, R, luma (grey formats fill row 3 only). Luma bins are 8-bit values
-  (16-bit inputs are shifted right by ``shift``).
+- ``hist`` is ``(4, 256)`` uint32 counts: rows B, G, R, luma (grey formats fill row 3 only). Luma bins are 8-bit
+  values (16-bit inputs are shifted right by ``shift``).
 - The Laplacian (4-neighbour, as ``cv2.Laplacian(ksize=1)``) and Immerkaer's noise mask use the full-resolution
   neighbours of each sampled pixel, so a stride samples the same statistic rather than measuring a coarser scale.
   Only sampled pixels whose 3x3 neighbourhood lies inside the ROI ("interior") contribute.
-- ``acc`` is ``(3,) int64``: sum of Laplacian, sum of squared Laplacian, sum of |Immerkaer response|; ``n_int``
-  counts interior pixels in ``acc[3]``.
+- ``acc`` is ``(4,) int64``: sum of Laplacian, sum of squared Laplacian, sum of |Immerkaer response|, and the
+  number of interior pixels. All Laplacian sums are exact integers.
 - ``thumb_sum`` ``(th, tw) float64`` sums luma per thumbnail cell, ``thumb_n`` ``(th, tw) int64`` counts; cell of
   sampled pixel (i, j) is ``(i*th//hs, j*tw//ws)``. ``grid`` ``(3, gh, gw) int64`` holds per-cell Laplacian count,
   sum and squared sum, cells mapped the same way with ``gh, gw``.
@@ -35,9 +35,9 @@ _LSHIFT = 15
 
 @njit(cache=True, nogil=True, inline="always")
 def _luma8(b: np.uint32, g: np.uint32, r: np.uint32) -> np.uint32:
-    return (
-        np.uint32(_LB) * b + np.uint32(_LG) * g + np.uint32(_LR) * r + np.uint32(_LROUND)
-    ) >> np.uint32(_LSHIFT)
+    return (np.uint32(_LB) * b + np.uint32(_LG) * g + np.uint32(_LR) * r + np.uint32(_LROUND)) >> np.uint32(
+        _LSHIFT
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -129,7 +129,12 @@ def _lap_span(up, mid, dn, j_lo, j_hi, s, out):
             for k in range(j, e):
                 u = np.uint64(k)
                 cross = np.int32(up[u]) + np.int32(dn[u]) + np.int32(mid[u - one]) + np.int32(mid[u + one])
-                diag = np.int32(up[u - one]) + np.int32(up[u + one]) + np.int32(dn[u - one]) + np.int32(dn[u + one])
+                diag = (
+                    np.int32(up[u - one])
+                    + np.int32(up[u + one])
+                    + np.int32(dn[u - one])
+                    + np.int32(dn[u + one])
+                )
                 c4 = np.int32(4) * np.int32(mid[u])
                 lap = cross - c4
                 a1 += lap
@@ -139,7 +144,12 @@ def _lap_span(up, mid, dn, j_lo, j_hi, s, out):
             for k in range(j, e):
                 u = np.uint64(k * s)
                 cross = np.int32(up[u]) + np.int32(dn[u]) + np.int32(mid[u - one]) + np.int32(mid[u + one])
-                diag = np.int32(up[u - one]) + np.int32(up[u + one]) + np.int32(dn[u - one]) + np.int32(dn[u + one])
+                diag = (
+                    np.int32(up[u - one])
+                    + np.int32(up[u + one])
+                    + np.int32(dn[u - one])
+                    + np.int32(dn[u + one])
+                )
                 c4 = np.int32(4) * np.int32(mid[u])
                 lap = cross - c4
                 a1 += lap
@@ -329,7 +339,10 @@ def _nv12_strided(yp, uv, s, hist, acc, thumb_sum, thumb_n, grid):
             thumb_n[ti, tj] += 1
             if interior_row and 0 < x < w - 1:
                 cross = (
-                    np.int64(yp[y - 1, x]) + np.int64(yp[y + 1, x]) + np.int64(yp[y, x - 1]) + np.int64(yp[y, x + 1])
+                    np.int64(yp[y - 1, x])
+                    + np.int64(yp[y + 1, x])
+                    + np.int64(yp[y, x - 1])
+                    + np.int64(yp[y, x + 1])
                 )
                 diag = (
                     np.int64(yp[y - 1, x - 1])

@@ -33,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="frame size WxH (repeatable; default 1280x720 and 1920x1080)",
     )
     p.add_argument("--frames", type=int, default=100, help="timed calls per contender and size (default 100)")
-    p.add_argument("--no-startup", action="store_true", help="skip the JIT / start-up measurement (subprocesses)")
+    p.add_argument(
+        "--no-startup", action="store_true", help="skip the JIT / start-up measurement (subprocesses)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     p.set_defaults(func=run)
 
