@@ -1,0 +1,237 @@
+"""The evidence spool: what the agent saw when it raised an episode, kept for labelling and retraining.
+
+Layout under the spool directory::
+
+    manifest.jsonl              one JSON line per capture, in capture order
+    <evidence_id>/frame_00.jpg  a few frames from the drifted window (or the flagged frame)
+    <evidence_id>/reference_thumbnail.png, window_thumbnail.png
+    <evidence_id>/histograms.npz  window and reference histograms (plain arrays, loadable without pickle)
+    <evidence_id>/decision.json   the numbers of the decision and its ranked causes
+
+The spool is capped in bytes: when a capture would exceed the cap, the oldest captures are removed first. Captures
+of one episode are rate-limited in stream time, so a long episode cannot flood the disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+MANIFEST = "manifest.jsonl"
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    """One capture. ``stream_time`` in seconds of stream time; ``created_at`` Unix seconds; ``bytes`` on disk."""
+
+    evidence_id: str
+    kind: str  # "episode" or "flag"
+    camera_id: str
+    frame_index: int
+    stream_time: float
+    created_at: float
+    bytes: int
+    files: tuple[str, ...]
+    episode_id: str | None = None
+    reason: str | None = None
+
+
+class EvidenceSpool:
+    """Writes captures into ``root`` and keeps the spool under ``max_bytes``.
+
+    min_interval_s: stream seconds between two captures of the same episode (the first is always taken).
+    """
+
+    def __init__(
+        self, root: str | Path, *, max_bytes: int = 512 << 20, min_interval_s: float = 600.0
+    ) -> None:
+        if max_bytes <= 0:
+            raise ValueError(f"evidence max_bytes must be > 0, got {max_bytes}")
+        if min_interval_s < 0:
+            raise ValueError(f"evidence min_interval_s must be >= 0, got {min_interval_s}")
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = int(max_bytes)
+        self.min_interval_s = float(min_interval_s)
+        self._lock = threading.Lock()
+        self._last_capture: dict[str, float] = {}
+        self.removed = 0
+
+    def records(self) -> list[EvidenceRecord]:
+        """The captures still in the spool, oldest first."""
+        path = self.root / MANIFEST
+        if not path.exists():
+            return []
+        out = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                doc = json.loads(line)
+                doc["files"] = tuple(doc["files"])
+                out.append(EvidenceRecord(**doc))
+            except (json.JSONDecodeError, TypeError, KeyError):
+                continue  # a torn last line after a crash
+        return [r for r in out if (self.root / r.evidence_id).is_dir()]
+
+    def due(self, episode_id: str, stream_time: float) -> bool:
+        """Whether an episode may be captured now (its first capture, or ``min_interval_s`` after the last)."""
+        last = self._last_capture.get(episode_id)
+        return last is None or stream_time - last >= self.min_interval_s
+
+    def capture_episode(
+        self,
+        *,
+        camera_id: str,
+        episode_id: str,
+        frame_index: int,
+        stream_time: float,
+        created_at: float,
+        frames: Sequence[np.ndarray],
+        histograms: Mapping[str, np.ndarray],
+        reference_thumbnail: np.ndarray | None,
+        window_thumbnail: np.ndarray | None,
+        decision: Mapping[str, object],
+    ) -> EvidenceRecord | None:
+        """Saves one episode capture, or returns None when the episode was captured too recently."""
+        if not self.due(episode_id, stream_time):
+            return None
+        self._last_capture[episode_id] = stream_time
+        evidence_id = f"{episode_id}-f{frame_index}"
+
+        def write(d: Path) -> list[str]:
+            names = [_jpeg(d, f"frame_{i:02d}.jpg", f) for i, f in enumerate(frames)]
+            if reference_thumbnail is not None:
+                names.append(_thumb_png(d, "reference_thumbnail.png", reference_thumbnail))
+            if window_thumbnail is not None:
+                names.append(_thumb_png(d, "window_thumbnail.png", window_thumbnail))
+            if histograms:
+                np.savez(d / "histograms.npz", **{k: np.asarray(v) for k, v in histograms.items()})
+                names.append("histograms.npz")
+            (d / "decision.json").write_text(json.dumps(decision, indent=2, default=_jsonable))
+            names.append("decision.json")
+            return names
+
+        return self._store(
+            evidence_id, "episode", camera_id, frame_index, stream_time, created_at, write, episode_id
+        )
+
+    def capture_flag(
+        self,
+        *,
+        camera_id: str,
+        frame_index: int,
+        stream_time: float,
+        created_at: float,
+        frame: np.ndarray,
+        reason: str,
+    ) -> EvidenceRecord:
+        """Saves a frame the inference app flagged (a production failure worth labelling)."""
+        evidence_id = f"flag-f{frame_index}-t{int(round(stream_time * 1000))}"
+
+        def write(d: Path) -> list[str]:
+            (d / "decision.json").write_text(json.dumps({"reason": reason}, indent=2))
+            return [_jpeg(d, "frame_00.jpg", frame), "decision.json"]
+
+        return self._store(
+            evidence_id, "flag", camera_id, frame_index, stream_time, created_at, write, None, reason
+        )
+
+    def _store(
+        self,
+        evidence_id,
+        kind,
+        camera_id,
+        frame_index,
+        stream_time,
+        created_at,
+        write,
+        episode_id,
+        reason=None,
+    ):
+        with self._lock:
+            final = self.root / evidence_id
+            tmp = Path(tempfile.mkdtemp(prefix=".capture-", dir=self.root))
+            try:
+                names = write(tmp)
+                size = sum((tmp / n).stat().st_size for n in names)
+                if final.exists():
+                    shutil.rmtree(final)
+                os.replace(tmp, final)  # a capture appears whole or not at all
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            record = EvidenceRecord(
+                evidence_id=evidence_id,
+                kind=kind,
+                camera_id=camera_id,
+                frame_index=int(frame_index),
+                stream_time=float(stream_time),
+                created_at=float(created_at),
+                bytes=int(size),
+                files=tuple(names),
+                episode_id=episode_id,
+                reason=reason,
+            )
+            with open(self.root / MANIFEST, "a", encoding="utf-8") as f:
+                f.write(json.dumps(asdict(record)) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            self._enforce_cap()
+            return record
+
+    def _enforce_cap(self) -> None:
+        records = self.records()
+        total = sum(r.bytes for r in records)
+        keep = list(records)
+        while keep and total > self.max_bytes:
+            oldest = keep.pop(0)
+            shutil.rmtree(self.root / oldest.evidence_id, ignore_errors=True)
+            total -= oldest.bytes
+            self.removed += 1
+        if len(keep) != len(records):
+            _atomic_write(self.root / MANIFEST, "".join(json.dumps(asdict(r)) + "\n" for r in keep))
+
+
+def _jpeg(d: Path, name: str, frame: np.ndarray) -> str:
+    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise ValueError(f"cannot encode evidence frame of shape {frame.shape} as JPEG")
+    (d / name).write_bytes(buf.tobytes())
+    return name
+
+
+def _thumb_png(d: Path, name: str, thumb: np.ndarray, scale: int = 4) -> str:
+    img = np.clip(np.asarray(thumb, np.float32), 0, 255).astype(np.uint8)
+    img = cv2.resize(img, (img.shape[1] * scale, img.shape[0] * scale), interpolation=cv2.INTER_NEAREST)
+    ok, buf = cv2.imencode(".png", img)
+    if not ok:
+        raise ValueError(f"cannot encode thumbnail of shape {thumb.shape} as PNG")
+    (d / name).write_bytes(buf.tobytes())
+    return name
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    raise TypeError(f"cannot write {type(value).__name__} into decision.json")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
