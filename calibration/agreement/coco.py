@@ -1,0 +1,86 @@
+"""COCO label files, one per annotator -> classification labels or detection boxes.
+
+An image is identified by its ``file_name`` (ids differ between tools), or by its ``id`` when it has no file
+name. ``annotations`` without ``bbox`` are classification labels (one per image); with ``bbox`` ``[x, y, w, h]``
+(pixels) they are detections, and every image listed in ``images`` counts as labelled by that annotator, even
+with no box ("no defect here" is a label). A label is the category's ``name`` (else its id as a string).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from camdrift.calibration.agreement.records import Annotation, Box, LabelError
+
+
+def _coco_list(doc: dict, key: str, path: Path, required: bool = True) -> list:
+    value = doc.get(key)
+    if value is None and not required:
+        return []
+    if not isinstance(value, list):
+        raise LabelError("expected a list", path, None, key)
+    for i, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            raise LabelError(f"entry {i} is not an object", path, None, key)
+    return value
+
+
+def read_coco(path: Path, annotator: str) -> tuple[str, list[str], list[Annotation], list[Box]]:
+    """One annotator's COCO file -> (kind, listed images, classification labels, boxes)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as e:
+        raise LabelError(f"cannot read: {e.strerror}", path) from None
+    except UnicodeDecodeError:
+        raise LabelError("not UTF-8 text", path) from None
+    except json.JSONDecodeError as e:
+        raise LabelError(f"bad JSON: {e.msg} at line {e.lineno} column {e.colno}", path) from None
+    if not isinstance(doc, dict):
+        raise LabelError("expected a COCO object with 'images' and 'annotations'", path)
+    images = _coco_list(doc, "images", path)
+    anns = _coco_list(doc, "annotations", path)
+    cats = _coco_list(doc, "categories", path, required=False)
+    item_of: dict[object, str] = {}
+    for i, img in enumerate(images):
+        if "id" not in img:
+            raise LabelError(f"image {i} has no 'id'", path, None, "images")
+        name = img.get("file_name")
+        item_of[img["id"]] = str(name) if name not in (None, "") else str(img["id"])
+    cat_name = {c.get("id"): str(c.get("name", c.get("id"))) for c in cats}
+    has_box = [("bbox" in a) for a in anns]
+    if any(has_box) and not all(has_box):
+        raise LabelError(
+            "mixes annotations with and without 'bbox' (classification or detection, not both)", path
+        )
+    kind = "detection" if any(has_box) else "classification"
+    labels: list[Annotation] = []
+    boxes: list[Box] = []
+    for i, a in enumerate(anns):
+        where = f"{path}:annotations[{i}]"
+        if a.get("image_id") not in item_of:
+            raise LabelError(
+                f"annotation {i}: image_id {a.get('image_id')!r} is not in 'images'", path, None, "image_id"
+            )
+        if "category_id" not in a:
+            raise LabelError(f"annotation {i} has no 'category_id'", path, None, "category_id")
+        cid = a["category_id"]
+        label = cat_name.get(cid, str(cid))
+        item = item_of[a["image_id"]]
+        if kind == "classification":
+            labels.append(Annotation(item, annotator, label, None, where))
+            continue
+        bb = a["bbox"]
+        ok = isinstance(bb, list) and len(bb) == 4
+        ok = ok and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in bb
+        )
+        if not ok or bb[2] < 0 or bb[3] < 0:
+            raise LabelError(
+                f"annotation {i}: bbox must be [x, y, w, h], finite, w,h >= 0; got {bb!r}", path, None, "bbox"
+            )
+        boxes.append(Box(item, annotator, label, *(float(v) for v in bb), where))
+    # Every listed image; for detection they are all labelled (with or without boxes). A file without
+    # annotations has no kind of its own, so the caller decides once it has seen every file.
+    return kind, list(dict.fromkeys(item_of.values())), labels, boxes
