@@ -1,0 +1,268 @@
+"""Producer side of the frame tap: :class:`FrameTap`, imported by the inference app (numpy + stdlib only)."""
+
+from __future__ import annotations
+
+import grp
+import logging
+import mmap
+import os
+import time
+
+import numpy as np
+
+from camdrift.agent.frames import PIXEL_FORMATS
+from camdrift.agent.tap.layout import (
+    ALIGN,
+    FLAG,
+    FRAME,
+    LAYOUT_VERSION,
+    MAGIC,
+    MAX_NDIM,
+    PAGE,
+    REASON_MAX_BYTES,
+    S_ACTS,
+    S_COUNT,
+    S_DTYPE,
+    S_FORMAT,
+    S_INDEX,
+    S_NBYTES,
+    S_NDIM,
+    S_REASON,
+    S_REASON_LEN,
+    S_SEQ,
+    S_SHAPE,
+    S_TS,
+    SLOT_WORDS,
+    W_CAPACITY,
+    W_GENERATION,
+    W_HEADER,
+    W_MAGIC,
+    W_PID,
+    W_RETIRED,
+    W_VERSION,
+    W_WANT,
+    Segment,
+    ascii_word,
+    round_up,
+    segment_path,
+)
+
+log = logging.getLogger(__name__)
+
+# offer() checks every 256th call that its segment still exists (a tmp cleaner or RemoveIPC may delete it).
+_CHECK_MASK = 255
+
+
+def _resolve_group(group: str | int | None) -> int:
+    if group is None:
+        return -1
+    if isinstance(group, int) and not isinstance(group, bool):
+        return group
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise ValueError(f"group {group!r} does not exist on this host") from None
+
+
+class FrameTap:
+    """Producer side of a frame tap (protocol: see ``camdrift.agent.tap``); one per camera stream in the app.
+
+    name: tap name; the segment is ``{directory}/camdrift-tap.{name}``.
+    pixel_format: format of the frames the app offers (one of bgr8, rgb8, gray8, gray16, nv12).
+    capacity: bytes of each data slot to allocate up front (rounded up to 4096); a larger frame later makes
+        the tap build a bigger segment once, inside that ``offer()``. Give the frame size to keep that off
+        the app's hot path: ``capacity=1080 * 1920 * 3``.
+    mode: permission bits of the segment (default 0o660: owner and group read-write).
+    group: group name or gid to chown the segment to (the agent's service user must be in it); None keeps the
+        creating process's group.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        pixel_format: str = "bgr8",
+        capacity: int = 0,
+        mode: int = 0o660,
+        group: str | int | None = None,
+        directory: str = "/dev/shm",
+    ) -> None:
+        self.path = segment_path(name, directory)
+        if pixel_format not in PIXEL_FORMATS:
+            raise ValueError(f"pixel_format must be one of {', '.join(PIXEL_FORMATS)}, got {pixel_format!r}")
+        if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o777:
+            raise ValueError(f"mode must be permission bits in 0o000..0o777, got {mode!r}")
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 0:
+            raise ValueError(f"capacity must be a byte count >= 0, got {capacity!r}")
+        self.pixel_format = pixel_format
+        self.mode = mode
+        self._gid = _resolve_group(group)
+        self._format_word = ascii_word(pixel_format)
+        self._served = 0  # last value of the want word served
+        self.offers = 0  # offer() calls since the tap started: the frame_index of the frames the agent takes
+        self.frames_copied = 0
+        self.flags = 0
+        self.errors = 0  # frames dropped because the segment could not be (re)made
+        self.recreated = 0  # segments rebuilt because ours had been deleted from under us
+        self._seg: Segment | None = None
+        self._seg = self._create(capacity)
+
+    # -- hot path --------------------------------------------------------------------------------------------
+
+    def offer(
+        self, frame: np.ndarray, ts: float | None = None, activations: np.ndarray | None = None
+    ) -> bool:
+        """Hands ``frame`` to the agent if it asked for one; returns whether it was copied. Never waits.
+
+        frame: an image in the tap's pixel format (checked by the agent, not here, to keep this path short).
+        ts: the frame's timestamp in seconds (default: ``time.time()`` when copied).
+        activations: optional float32 vector of model activations, copied after the image.
+        """
+        self.offers += 1
+        if not self.offers & _CHECK_MASK:
+            self._check_path()
+        want = self._seg.words[W_WANT]
+        if want == self._served:
+            return False
+        self._served = want
+        if not self._write(FRAME, frame, ts, activations, None):
+            return False
+        self.frames_copied += 1
+        return True
+
+    def flag(self, frame: np.ndarray, reason: str, ts: float | None = None) -> bool:
+        """Marks ``frame`` as a production failure for capture (always copied; the latest flag wins).
+
+        reason: short text (truncated to 64 bytes of UTF-8), e.g. "operator corrected false positive".
+        """
+        if not isinstance(reason, str):
+            raise TypeError(f"reason must be a str, got {type(reason).__name__}")
+        self.flags += 1
+        return self._write(FLAG, frame, ts, None, reason)
+
+    # -- segment management ----------------------------------------------------------------------------------
+
+    def _create(self, capacity: int) -> Segment:
+        """Builds a fresh segment under a temporary name and renames it over the tap's path (atomic)."""
+        capacity = max(PAGE, round_up(capacity, PAGE))
+        size = PAGE + 2 * capacity
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            os.unlink(tmp)  # left by a crashed earlier process that had our pid
+        except FileNotFoundError:
+            pass
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, self.mode)
+        try:
+            os.fchmod(fd, self.mode)  # the umask applied to os.open must not weaken or widen the chosen mode
+            if self._gid >= 0:
+                os.fchown(fd, -1, self._gid)
+            os.ftruncate(fd, size)
+            mm = mmap.mmap(fd, size)
+            st = os.fstat(fd)
+        except BaseException:
+            os.close(fd)
+            os.unlink(tmp)
+            raise
+        os.close(fd)
+        # Touch every page now so the first copied frame does not pay tmpfs page faults on the app's thread.
+        np.frombuffer(mm, np.uint8)[PAGE:] = 0
+        seg = Segment(mm, (st.st_dev, st.st_ino))
+        w = seg.words
+        w[W_VERSION] = LAYOUT_VERSION
+        w[W_HEADER] = PAGE
+        w[W_PID] = os.getpid()
+        w[W_GENERATION] = time.time_ns()
+        w[W_CAPACITY] = capacity
+        seg.capacity = capacity
+        w[W_MAGIC] = MAGIC  # last: a reader that maps a half-built file sees no magic
+        os.rename(tmp, self.path)
+        if self._seg is not None:
+            self._seg.words[W_RETIRED] = 1
+            self._seg.close()
+        self._served = 0
+        log.debug("tap %s: new segment, capacity %d bytes", self.path, capacity)
+        return seg
+
+    def _check_path(self) -> None:
+        """Rebuilds the segment if its file was deleted (not if another producer replaced it: never fight)."""
+        if os.path.exists(self.path):
+            return
+        try:
+            self._seg = self._create(self._seg.capacity)
+            self.recreated += 1
+            log.warning("tap %s: the segment had been deleted; made a new one", self.path)
+        except OSError as exc:
+            self.errors += 1
+            log.warning("tap %s: the segment was deleted and cannot be made again: %s", self.path, exc)
+
+    def _write(
+        self,
+        slot: int,
+        frame: np.ndarray,
+        ts: float | None,
+        activations: np.ndarray | None,
+        reason: str | None,
+    ) -> bool:
+        """Copies ``frame`` into ``slot`` under the seqlock; False if a needed bigger segment cannot be made."""
+        if not isinstance(frame, np.ndarray):
+            raise TypeError(f"frame must be a numpy array, got {type(frame).__name__}")
+        if frame.dtype.hasobject or frame.dtype.itemsize == 0 or not 1 <= frame.ndim <= MAX_NDIM:
+            raise TypeError(f"frame must be a 1..4-d array of plain numbers, got {frame.dtype} {frame.shape}")
+        acts = (
+            None if activations is None else np.ascontiguousarray(activations, dtype=np.float32).reshape(-1)
+        )
+        act_offset = round_up(frame.nbytes, ALIGN)
+        need = act_offset + (0 if acts is None else acts.nbytes)
+        if need > self._seg.capacity:
+            try:
+                self._seg = self._create(need)
+            except OSError as exc:  # e.g. /dev/shm full: drop this frame, never break the app's loop
+                self.errors += 1
+                log.warning("tap %s: cannot grow the segment to %d bytes: %s", self.path, need, exc)
+                return False
+        seg = self._seg
+        w = seg.words
+        base = SLOT_WORDS[slot]
+        data = seg.data_offset(slot)
+        seq = w[base + S_SEQ]
+        w[base + S_SEQ] = seq + 1  # odd: writing
+        w[base + S_INDEX] = self.offers - 1 if slot == FRAME else self.flags - 1
+        seg.floats[base + S_TS] = time.time() if ts is None else float(ts)
+        w[base + S_FORMAT] = self._format_word
+        w[base + S_DTYPE] = ascii_word(frame.dtype.str)
+        w[base + S_NDIM] = frame.ndim
+        for i in range(MAX_NDIM):
+            w[base + S_SHAPE + i] = frame.shape[i] if i < frame.ndim else 0
+        w[base + S_NBYTES] = frame.nbytes
+        w[base + S_ACTS] = 0 if acts is None else acts.size
+        np.copyto(np.ndarray(frame.shape, frame.dtype, buffer=seg.mm, offset=data), frame, casting="no")
+        if acts is not None:
+            np.ndarray(acts.shape, np.float32, buffer=seg.mm, offset=data + act_offset)[:] = acts
+        if reason is not None:
+            raw = reason.encode("utf-8")[:REASON_MAX_BYTES]
+            start = (base + S_REASON) * 8
+            seg.bytes[start : start + len(raw)] = raw
+            w[base + S_REASON_LEN] = len(raw)
+        w[base + S_COUNT] = w[base + S_COUNT] + 1
+        w[base + S_SEQ] = seq + 2  # even: done
+        return True
+
+    def close(self) -> None:
+        """Retires the segment and removes it (unless a newer producer already replaced it)."""
+        seg, self._seg = self._seg, None
+        if seg is None:
+            return
+        seg.words[W_RETIRED] = 1
+        try:
+            st = os.stat(self.path)
+            if (st.st_dev, st.st_ino) == seg.ino:
+                os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        seg.close()
+
+    def __enter__(self) -> FrameTap:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,308 @@
+"""Consumer side of the frame tap: :class:`TapReader`, the agent's ``shm:NAME`` frame source."""
+
+from __future__ import annotations
+
+import logging
+import math
+import mmap
+import os
+import time
+
+import numpy as np
+
+from camdrift.agent.frames import PIXEL_FORMATS, Frame, SourceCounters, SourceError, image_problem
+from camdrift.agent.tap.layout import (
+    ALIGN,
+    FLAG,
+    FRAME,
+    LAYOUT_VERSION,
+    MAGIC,
+    MAX_NDIM,
+    PAGE,
+    REASON_MAX_BYTES,
+    S_ACTS,
+    S_COUNT,
+    S_DTYPE,
+    S_FORMAT,
+    S_INDEX,
+    S_NBYTES,
+    S_NDIM,
+    S_REASON,
+    S_REASON_LEN,
+    S_SEQ,
+    S_SHAPE,
+    S_TS,
+    SLOT_WORDS,
+    W_FLAG_TAKEN,
+    W_GENERATION,
+    W_HEADER,
+    W_MAGIC,
+    W_PID,
+    W_RETIRED,
+    W_VERSION,
+    W_WANT,
+    Segment,
+    round_up,
+    segment_path,
+    word_ascii,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+class TapReader:
+    """Consumer side of a frame tap: a :class:`~camdrift.agent.frames.FrameSource` for ``shm:NAME``.
+
+    pixel_format: the format the agent expects; frames the producer declares in another format are rejected.
+        None accepts the producer's declared format.
+    check_pid: treat a segment whose producer pid no longer exists as broken (off across pid namespaces).
+    poll: seconds between looks at the segment while waiting for a frame.
+    request_interval: least wall-clock seconds between two frame requests (0: ask again as soon as a frame is
+        taken). Each request makes the app copy one frame, so the agent sets this to ``1 / sampler.fps``
+        (mutable attribute) rather than asking for frames its sampler would drop. Flagged frames ignore it.
+
+    Counters beyond ``counters``: ``torn_reads`` (copies discarded because the producer wrote meanwhile),
+    ``flags_read``, ``flags_overwritten`` (flags replaced by a newer one before the reader took them),
+    ``reattaches`` (new segment generations seen).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        pixel_format: str | None = None,
+        directory: str = "/dev/shm",
+        check_pid: bool = True,
+        poll: float = 0.002,
+        request_interval: float = 0.0,
+    ) -> None:
+        self.name = name
+        self.path = segment_path(name, directory)
+        if pixel_format is not None and pixel_format not in PIXEL_FORMATS:
+            raise ValueError(f"pixel_format must be one of {', '.join(PIXEL_FORMATS)}, got {pixel_format!r}")
+        if not poll > 0:
+            raise ValueError(f"poll must be > 0 s, got {poll!r}")
+        self.pixel_format = pixel_format
+        self.check_pid = check_pid
+        self.poll = float(poll)
+        if not request_interval >= 0:
+            raise ValueError(f"request_interval must be >= 0 s, got {request_interval!r}")
+        self.request_interval = float(request_interval)
+        self._last_request_at = -math.inf
+        self.counters = SourceCounters()
+        self.torn_reads = 0
+        self.flags_read = 0
+        self.flags_overwritten = 0
+        self.reattaches = 0
+        self._seg: Segment | None = None
+        self._pending: int | None = None  # want value we are waiting on
+        self._last_count = 0
+        self._pid = 0
+        self._next_pid_check = 0.0
+
+    def describe(self) -> str:
+        return f"shm:{self.name} ({self.path})"
+
+    @property
+    def generation(self) -> int:
+        """Creation time (ns) of the attached segment; changes when the producer restarts or grows it."""
+        return 0 if self._seg is None else self._seg.words[W_GENERATION]
+
+    def open(self) -> None:
+        """Attaches to the segment; SourceError if it is missing, foreign, or left by a dead producer."""
+        self.close()
+        self._seg = self._attach()
+
+    def _attach(self) -> Segment:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise SourceError(f"no tap segment {self.path}: is the producer running?") from None
+        except PermissionError:
+            raise SourceError(
+                f"permission denied opening {self.path}: the agent's user must be in the segment's group"
+            ) from None
+        try:
+            st = os.fstat(fd)
+            if st.st_size < PAGE:
+                raise SourceError(f"{self.path} is not a camdrift tap segment ({st.st_size} bytes)")
+            mm = mmap.mmap(fd, st.st_size)
+        finally:
+            os.close(fd)
+        seg = Segment(mm, (st.st_dev, st.st_ino))
+        w = seg.words
+        problem = None
+        if w[W_MAGIC] != MAGIC:
+            problem = "is not a camdrift tap segment (bad magic)"
+        elif w[W_VERSION] != LAYOUT_VERSION:
+            problem = f"has layout version {w[W_VERSION]}, this agent reads {LAYOUT_VERSION}"
+        elif w[W_HEADER] != PAGE or st.st_size < PAGE + 2 * seg.capacity:
+            problem = f"is truncated ({st.st_size} bytes for capacity {seg.capacity})"
+        elif w[W_RETIRED]:
+            problem = "was retired by its producer"
+        elif self.check_pid and not _pid_alive(w[W_PID]):
+            problem = f"was left by producer pid {w[W_PID]}, which has exited"
+        if problem:
+            seg.close()
+            raise SourceError(f"{self.path} {problem}")
+        self._pid = w[W_PID]
+        self._last_count = w[SLOT_WORDS[FRAME] + S_COUNT]
+        self._pending = None
+        return seg
+
+    def close(self) -> None:
+        seg, self._seg = self._seg, None
+        if seg is not None:
+            seg.close()
+
+    def _check_segment(self, now: float) -> None:
+        """Reattaches when the producer replaced the segment; raises SourceError when it is gone."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            raise SourceError(f"tap segment {self.path} was removed: the producer stopped") from None
+        if (st.st_dev, st.st_ino) != self._seg.ino:
+            old = self._seg
+            self._seg = None
+            old.close()
+            self._seg = self._attach()
+            self.reattaches += 1
+            log.info("tap %s: attached to a new segment (producer pid %d)", self.path, self._pid)
+            return
+        if self._seg.words[W_RETIRED]:
+            raise SourceError(f"tap segment {self.path} was retired by producer pid {self._pid}")
+        if self.check_pid and now >= self._next_pid_check:
+            self._next_pid_check = now + 1.0
+            if not _pid_alive(self._pid):
+                raise SourceError(f"tap producer pid {self._pid} has exited")
+
+    def read(self, timeout: float) -> Frame | None:
+        """Asks the producer for its next frame and waits up to ``timeout`` s; a flagged frame comes first."""
+        if self._seg is None:
+            raise SourceError(f"tap {self.path} is not open")
+        deadline = time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            self._check_segment(now)
+            w = self._seg.words
+            flag_base = SLOT_WORDS[FLAG]
+            taken = w[W_FLAG_TAKEN]
+            flags = w[flag_base + S_COUNT]
+            if flags != taken:
+                settled, frame = self._copy(FLAG)
+                if settled:
+                    self.flags_overwritten += max(0, flags - taken - 1)
+                    w[W_FLAG_TAKEN] = flags
+                    self.flags_read += 1
+                    if frame is not None and self._accept(frame):
+                        return frame
+            if self._pending is None and now >= self._last_request_at + self.request_interval:
+                self._pending = w[W_WANT] + 1
+                w[W_WANT] = self._pending
+                self._last_request_at = now
+            if w[SLOT_WORDS[FRAME] + S_COUNT] != self._last_count:
+                settled, frame = self._copy(FRAME)
+                if settled:
+                    self._pending = None
+                    if frame is not None and self._accept(frame):
+                        return frame
+                    continue
+            if now >= deadline:
+                return None
+            time.sleep(min(self.poll, max(0.0, deadline - now)))
+
+    def _accept(self, frame: Frame) -> bool:
+        if self.pixel_format is not None and frame.pixel_format != self.pixel_format:
+            self.counters.reject(
+                "format_mismatch",
+                f"{self.describe()}: producer declares {frame.pixel_format}, "
+                f"agent expects {self.pixel_format}",
+                log,
+            )
+            return False
+        problem = image_problem(frame.image, frame.pixel_format)
+        if problem is not None:
+            self.counters.reject(problem[0], f"{self.describe()}: {problem[1]}", log)
+            return False
+        self.counters.frames_read += 1
+        return True
+
+    def _copy(self, slot: int) -> tuple[bool, Frame | None]:
+        """Seqlock read of one slot -> (settled, frame).
+
+        settled is False when the producer kept writing through three attempts (try again later); frame is
+        None when the slot read consistently but its header is corrupt (counted as rejected).
+        """
+        seg = self._seg
+        w = seg.words
+        base = SLOT_WORDS[slot]
+        for _ in range(3):
+            seq = w[base + S_SEQ]
+            if seq & 1:
+                time.sleep(0.0002)
+                continue
+            count = w[base + S_COUNT]
+            index = w[base + S_INDEX]
+            ts = seg.floats[base + S_TS]
+            fmt = word_ascii(w[base + S_FORMAT])
+            dtype_str = word_ascii(w[base + S_DTYPE])
+            ndim = w[base + S_NDIM]
+            shape = tuple(w[base + S_SHAPE + i] for i in range(min(ndim, MAX_NDIM)))
+            nbytes = w[base + S_NBYTES]
+            n_acts = w[base + S_ACTS]
+            reason = None
+            if slot == FLAG:
+                start = (base + S_REASON) * 8
+                length = min(w[base + S_REASON_LEN], REASON_MAX_BYTES)
+                reason = bytes(seg.bytes[start : start + length]).decode("utf-8", errors="ignore")
+            try:
+                dtype = np.dtype(dtype_str)
+            except (TypeError, ValueError):
+                dtype = None
+            act_offset = round_up(nbytes, ALIGN)
+            sane = (
+                dtype is not None
+                and not dtype.hasobject
+                and dtype.itemsize > 0
+                and 1 <= ndim <= MAX_NDIM
+                and nbytes == int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+                and act_offset + 4 * n_acts <= seg.capacity
+            )
+            if sane:
+                data = seg.data_offset(slot)
+                image = np.frombuffer(seg.mm, dtype, count=nbytes // dtype.itemsize, offset=data).reshape(
+                    shape
+                )
+                image = image.copy()
+                acts = None
+                if n_acts:
+                    acts = np.frombuffer(seg.mm, np.float32, count=n_acts, offset=data + act_offset).copy()
+            if w[base + S_SEQ] != seq:
+                self.torn_reads += 1
+                continue
+            if slot == FRAME:
+                self._last_count = count
+            if not sane:
+                self.counters.reject("corrupt_header", f"{self.describe()}: slot header is inconsistent", log)
+                return True, None
+            return True, Frame(image, int(index), float(ts), fmt, reason, acts)
+        return False, None
+
+    def __enter__(self) -> TapReader:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

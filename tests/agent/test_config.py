@@ -1,0 +1,198 @@
+"""Configuration: the example file documents every key and default; every error names the file and key path."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import typing
+from pathlib import Path
+
+import pytest
+
+from camdrift.agent.config import (
+    Config,
+    ConfigError,
+    SourceConfig,
+    add_config_arguments,
+    config_from_args,
+    load_config,
+)
+
+EXAMPLE = Path(__file__).parents[2] / "systemd" / "camdrift.example.toml"
+
+
+def sections(cls=Config, prefix=""):
+    """(section path, dataclass) for every leaf section, e.g. ("sinks.jsonl", JsonlSinkConfig)."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        path = f"{prefix}.{f.name}" if prefix else f.name
+        if dataclasses.is_dataclass(tp):
+            if any(dataclasses.is_dataclass(h) for h in typing.get_type_hints(tp).values()):
+                yield from sections(tp, path)
+            else:
+                yield path, tp
+
+
+def test_example_loads_and_holds_the_defaults():
+    config = load_config(str(EXAMPLE))
+    assert config == Config(source=SourceConfig(uri=config.source.uri))
+
+
+def test_example_documents_every_field_in_its_section():
+    text = EXAMPLE.read_text()
+    headers = list(re.finditer(r"^\[([\w.]+)\]\s*$", text, re.M))
+    body = {m.group(1): text[m.end() : (headers[i + 1].start() if i + 1 < len(headers) else len(text))]
+            for i, m in enumerate(headers)}  # fmt: skip
+    for path, cls in sections():
+        assert path in body, f"[{path}] missing from {EXAMPLE.name}"
+        for f in dataclasses.fields(cls):
+            assert re.search(rf"^(# )?{f.name} = ", body[path], re.M), (
+                f"{path}.{f.name} not in {EXAMPLE.name}"
+            )
+
+
+def write(tmp_path, text: str) -> str:
+    path = tmp_path / "camdrift.toml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        (
+            '[analysis]\ncpu_budget = 1.5\n[source]\nuri="shm:a"',
+            "analysis.cpu_budget",
+            "must be in (0, 1], got 1.5",
+        ),
+        (
+            '[analysis]\ncpu_budget = 0\n[source]\nuri="shm:a"',
+            "analysis.cpu_budget",
+            "must be in (0, 1], got 0.0",
+        ),
+        (
+            '[analysis]\nmax_fps = "fast"\n[source]\nuri="shm:a"',
+            "analysis.max_fps",
+            "must be a number, got str",
+        ),
+        (
+            '[analysis]\nstride = 2.0\n[source]\nuri="shm:a"',
+            "analysis.stride",
+            "must be an integer, got float",
+        ),
+        (
+            '[analysis]\nmax_fsp = 2\n[source]\nuri="shm:a"',
+            "analysis.max_fsp",
+            "unknown key (allowed here: max_fps",
+        ),
+        ('[source]\nuri="shm:a"\n[camera]\nid = "cam 1"', "camera.id", "camera id 'cam 1' is not valid"),
+        (
+            '[source]\nuri="shm:a"\n[sinks.console]\nenabled = 1',
+            "sinks.console.enabled",
+            "must be true or false",
+        ),
+        (
+            '[source]\nuri="shm:a"\n[sinks.console]\nformat = "xml"',
+            "sinks.console.format",
+            "must be one of 'text'",
+        ),
+        (
+            '[source]\nuri="shm:a"\n[sinks.syslog]\nx = 1',
+            "sinks.syslog",
+            "unknown key (allowed here: jsonl, console)",
+        ),
+        ('[source]\nuri="shm:a"\n[sinks]\njsonl = 3', "sinks.jsonl", "must be a table"),
+        ('[source]\nuri="shm:a"\n[mqtt]\nport = 70000', "mqtt.port", "must be in [1, 65535], got 70000"),
+        ('[source]\nuri="shm:a"\n[mqtt]\nprefix = "a/#"', "mqtt.prefix", "wildcard"),
+        ('[source]\nuri="shm:a"\n[mqtt]\nsite = "a/b"', "mqtt.site", "one topic level"),
+        ('[source]\nuri="shm:a"\n[mqtt]\ntls_key = "k.pem"', "mqtt.tls_key", "needs tls_cert"),
+        ('[source]\nuri="shm:a"\n[mqtt]\npassword_file = "p"', "mqtt.password_file", "needs username"),
+        ('[source]\nuri="shm:a"\n[evidence]\nmax_bytes = -1', "evidence.max_bytes", "must be in [0,"),
+        ('[source]\nuri="shm:a"\n[state]\ndir = " "', "state.dir", "must not be empty"),
+        ("[camera]\nid = 'a'", "source.uri", "required"),
+        ('[source]\nuri = "ftp://x"', "source.uri", "unknown scheme"),
+        ('[source]\nuri = "dir:/x?fps=0"', "source.uri", "fps must be > 0"),
+        ('[source]\nuri = "shm:a"\npixel_format = "yuv"', "source.pixel_format", "must be one of 'bgr8'"),
+        (
+            '[source]\nuri = "shm:a"\npixel_format = "gray16"',
+            "source.bit_depth",
+            "required when pixel_format",
+        ),
+        ('[source]\nuri = "shm:a"\nbit_depth = 12', "source.bit_depth", "only applies to gray16"),
+        (
+            '[source]\nuri = "video:a.avi"\npixel_format = "nv12"',
+            "source.pixel_format",
+            "must be one of bgr8, rgb8",
+        ),
+        ('[source]\nuri = "shm:a"\nroi = [0, 0, 0, 10]', "source.roi", "must be [x, y, w, h]"),
+        ('[source]\nuri = "shm:a"\nroi = [0, 0, 10]', "source.roi", "must be [x, y, w, h]"),
+        ('[source]\nuri = "shm:a"\nstall_timeout = -1', "source.stall_timeout", "must be in (0, 3600]"),
+        ('[source]\nuri = "shm:a"\nbackoff_max = 0.1', "source.backoff_max", "must be >= backoff_initial"),
+        ('source = "shm:a"', "source", "must be a table"),
+        ('[source]\nuri = "shm:a"\n[unknown]\nx = 1', "unknown", "unknown key (allowed here: source, camera"),
+    ],
+)
+def test_errors_name_file_and_key_path(tmp_path, text, key, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    err = info.value
+    assert (err.origin, err.key) == (path, key)
+    assert message in err.message
+    assert str(err).startswith(f"{path}: {key}: ")
+
+
+def test_the_message_format_of_the_issue(tmp_path):
+    path = write(tmp_path, '[source]\nuri = "shm:a"\n[analysis]\ncpu_budget = 1.5\n')
+    with pytest.raises(
+        ConfigError, match=re.escape(f"{path}: analysis.cpu_budget: must be in (0, 1], got 1.5")
+    ):
+        load_config(path)
+
+
+def test_unreadable_and_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="nope.toml: cannot read it"):
+        load_config(str(tmp_path / "nope.toml"))
+    with pytest.raises(ConfigError, match="camdrift.toml: not valid TOML"):
+        load_config(write(tmp_path, "[source\nuri = 1"))
+
+
+def test_values_are_typed(tmp_path):
+    path = write(
+        tmp_path,
+        '[source]\nuri = "dir:/frames?fps=2"\npixel_format = "gray16"\nbit_depth = 12\nroi = [10, 20, 300, 200]\n'
+        "[analysis]\nmax_fps = 2\n[mqtt]\nhost = 'broker'\nport = 8883\n[sinks.jsonl]\npath = '/tmp/e.jsonl'\n",
+    )
+    c = load_config(path)
+    assert c.source.roi == (10, 20, 300, 200) and c.source.bit_depth == 12
+    assert c.analysis.max_fps == 2.0 and isinstance(c.analysis.max_fps, float)
+    assert (c.mqtt.host, c.mqtt.port, c.mqtt.qos_events) == ("broker", 8883, 1)
+    assert c.sinks.jsonl.path == "/tmp/e.jsonl" and c.sinks.console.enabled
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.analysis.max_fps = 3.0
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_command_line_overrides_are_checked_too(tmp_path):
+    path = write(tmp_path, '[source]\nuri = "shm:a"\n[analysis]\nmax_fps = 5.0\n')
+    c = config_from_args(parse_args(["--config", path, "--max-fps", "2", "--source", "video:/x.avi"]))
+    assert c.analysis.max_fps == 2.0 and c.source.uri == "video:/x.avi"
+    with pytest.raises(ConfigError) as info:
+        config_from_args(parse_args(["--config", path, "--cpu-budget", "3"]))
+    assert info.value.key == "analysis.cpu_budget" and "--cpu-budget" in info.value.origin
+
+
+def test_command_line_without_file():
+    c = config_from_args(parse_args(["--source", "synthetic:gain_step", "--camera-id", "press-2"]))
+    assert (c.source.uri, c.camera.id, c.analysis.cpu_budget) == ("synthetic:gain_step", "press-2", 0.15)
+    with pytest.raises(ConfigError, match="source.uri: required: pass --source URI or --config FILE"):
+        config_from_args(parse_args([]))
+    with pytest.raises(ConfigError, match="--source: source.uri: source URI 'rtmp://x': unknown scheme"):
+        config_from_args(parse_args(["--source", "rtmp://x"]))
