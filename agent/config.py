@@ -318,11 +318,13 @@ _OPTIONS = {
         str,
         "frame source URI (shm:NAME, video:PATH, rtsp://..., dir:PATH...)",
     ),
-    "camera_id": ("camera.id", "--camera-id", str, "camera id (names the MQTT topics)"),
+    "baseline": ("baseline.path", "--baseline", str, "baseline file written by camdrift calibrate"),
+    "jsonl": ("sinks.jsonl.path", "--jsonl", str, "append events as JSON lines to this file"),
+    "camera_id": ("camera.id", "--camera", str, "camera id (names the MQTT topics)"),
     "pixel_format": ("source.pixel_format", "--pixel-format", str, "bgr8, rgb8, gray8, gray16 or nv12"),
     "max_fps": ("analysis.max_fps", "--max-fps", float, "analyse at most this many frames per second"),
     "cpu_budget": ("analysis.cpu_budget", "--cpu-budget", float, "CPU budget, fraction of one core"),
-    "mqtt_host": ("mqtt.host", "--mqtt-host", str, "MQTT broker host (unset: MQTT off)"),
+    "state_dir": ("state.dir", "--state-dir", str, "engine state, outbox and evidence directory"),
 }
 
 
@@ -331,13 +333,29 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="TOML configuration (see camdrift.example.toml)")
     for dest, (key, flag, tp, help_text) in _OPTIONS.items():
         parser.add_argument(flag, dest=dest, type=tp, default=None, help=f"{help_text} (overrides {key})")
+    parser.add_argument(
+        "--mqtt", metavar="HOST[:PORT]", default=None, help="MQTT broker (overrides mqtt.host and mqtt.port)"
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """The configuration from ``--config`` (if given) with the command-line overrides applied."""
     given = [dest for dest in _OPTIONS if getattr(args, dest, None) is not None]
     overrides = {_OPTIONS[dest][0]: getattr(args, dest) for dest in given}
-    flags = ", ".join(_OPTIONS[dest][1] for dest in given) or "command line"
+    flag_names = [_OPTIONS[dest][1] for dest in given]
+    broker = getattr(args, "mqtt", None)
+    if broker is not None:
+        from camdrift.agent.mqtt.settings import parse_broker
+
+        try:
+            host, port = parse_broker(broker)
+        except ValueError as exc:
+            raise ConfigError("--mqtt", "mqtt.host", str(exc)) from None
+        overrides["mqtt.host"] = host
+        if port is not None:
+            overrides["mqtt.port"] = port
+        flag_names.append("--mqtt")
+    flags = ", ".join(flag_names) or "command line"
     path = getattr(args, "config", None)
     if path:
         return load_config(path, overrides, overrides_origin=f"{path} + {flags}" if overrides else "")

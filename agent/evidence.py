@@ -162,6 +162,7 @@ class EvidenceSpool:
             try:
                 names = write(tmp)
                 size = sum((tmp / n).stat().st_size for n in names)
+                tmp.chmod(0o750)  # mkdtemp makes it 0700; technicians in the service's group read evidence
                 if final.exists():
                     shutil.rmtree(final)
                 os.replace(tmp, final)  # a capture appears whole or not at all

@@ -75,19 +75,22 @@ def describe(message: Message) -> str | None:
     """One readable line for a person watching a terminal, or None for messages not worth a line."""
     if not isinstance(message, Event):
         return None
-    where = f"frame {message.frame_index}" if message.frame_index is not None else "no frame"
-    if message.stream_time is not None:
-        where += f", t={message.stream_time:.1f}s"
+    where = ""
+    if message.frame_index is not None:
+        where = f" at frame {message.frame_index}"
+        if message.stream_time is not None:
+            where += f", t={message.stream_time:.1f}s"
     head = f"[{message.camera_id}] {message.kind}"
     if message.group:
         head += f" {message.group}"
     if message.episode_id:
         head += f" (episode {message.episode_id})"
-    lines = [f"{head} at {where}"]
+    lines = [head + where]
     if message.summary:
         lines.append(f"    {message.summary}")
-    for rank, cause in enumerate(message.causes[:3], start=1):
-        lines.append(f"    {rank}. {cause.text}")
+    others = [c.text for c in message.causes[1:3] if c.text not in message.summary]
+    if others:
+        lines.append(f"    also possible: {'; '.join(others)}")
     if message.evidence_id:
         lines.append(f"    evidence: {message.evidence_id}")
     return "\n".join(lines)

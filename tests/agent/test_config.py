@@ -190,7 +190,7 @@ def test_command_line_overrides_are_checked_too(tmp_path):
 
 
 def test_command_line_without_file():
-    c = config_from_args(parse_args(["--source", "synthetic:gain_step", "--camera-id", "press-2"]))
+    c = config_from_args(parse_args(["--source", "synthetic:gain_step", "--camera", "press-2"]))
     assert (c.source.uri, c.camera.id, c.analysis.cpu_budget) == ("synthetic:gain_step", "press-2", 0.15)
     with pytest.raises(ConfigError, match="source.uri: required: pass --source URI or --config FILE"):
         config_from_args(parse_args([]))

@@ -1,0 +1,401 @@
+"""``camdrift run``: the agent's main loop beside the inference app.
+
+Reads frames from one source, analyses at most ``analysis.max_fps`` of them within the CPU budget (dropping the
+rest, never queueing), hands events to the sinks, and speaks systemd's notify protocol: READY once the baseline is
+loaded and the source opened, WATCHDOG only while frames arrive and the sinks are healthy, RELOADING/READY around a
+SIGHUP (config and baseline re-read; engine windows kept when the baseline is the same), STOPPING on SIGTERM (sinks
+flushed, engine state saved atomically, exit 0).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+
+import numba
+
+from camdrift.agent.baseline import Baseline, BaselineError, load_baseline
+from camdrift.agent.config import Config
+from camdrift.agent.engine import DriftEngine
+from camdrift.agent.events import Event, Sequencer, Status
+from camdrift.agent.evidence import EvidenceSpool
+from camdrift.agent.frames import Frame, FrameSource, SourceEvent, image_problem
+from camdrift.agent.notify import Notifier
+from camdrift.agent.paths import AgentPaths, agent_paths
+from camdrift.agent.pipeline import Pipeline
+from camdrift.agent.sampler import CpuBudget, FrameSampler
+from camdrift.agent.sinks import ConsoleSink, JsonlSink, Sink
+from camdrift.agent.sources import open_source
+from camdrift.agent.sources.reopen import ReopeningSource
+
+log = logging.getLogger("camdrift.agent")
+
+STATUS_PERIOD_S = 30.0
+METRICS_PERIOD_S = 10.0
+_REPLAY_SCHEMES = ("video:", "dir:", "synthetic:")
+
+
+class StartupError(RuntimeError):
+    """The agent cannot start: bad baseline, unusable paths. The message names the culprit; exit code 2."""
+
+
+def agent_version() -> str:
+    try:
+        return version("camdrift")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def config_hash(config: Config) -> str:
+    return hashlib.sha256(json.dumps(asdict(config), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _baseline_age_s(baseline: Baseline, now: float) -> float | None:
+    try:
+        return max(0.0, now - datetime.fromisoformat(baseline.created_at.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
+
+
+class Daemon:
+    """One camera's agent. ``load_config`` re-reads the configuration (called again on SIGHUP).
+
+    make_sinks: builds the extra sinks (MQTT) for a config; the JSON-lines and console sinks come from the config.
+    source: frames from here instead of ``source.uri`` (the in-process mailbox).
+    """
+
+    def __init__(
+        self,
+        load_config: Callable[[], Config],
+        *,
+        notifier: Notifier | None = None,
+        environ: Mapping[str, str] | None = None,
+        make_sinks: Callable[[Config, AgentPaths, Sequencer], list[Sink]] | None = None,
+        source: FrameSource | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._load_config = load_config
+        self.config = load_config()
+        self._environ = environ
+        self.paths = agent_paths(self.config, environ)
+        self._given_source = source
+        self.notifier = notifier if notifier is not None else Notifier(environ=environ)
+        self._make_sinks = make_sinks
+        self._clock = clock
+        self._wall = wall_clock
+        self.sequencer = Sequencer()
+        self.started_at = wall_clock()
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self.frames_seen = 0
+        self.sinks: list[Sink] = []
+        self.pipeline: Pipeline | None = None
+        self.source: ReopeningSource | None = None
+        self.sampler: FrameSampler | None = None
+        self._last_progress = clock()
+        self._next_status = 0.0
+        self._next_metrics = 0.0
+        self._next_ping = 0.0
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+
+    def request_stop(self, *_: object) -> None:
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def request_reload(self, *_: object) -> None:
+        self._reload.set()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGHUP, self.request_reload)
+
+    def start(self) -> None:
+        """Loads the baseline, builds sinks and the pipeline (restoring engine state), opens the source."""
+        cfg = self.config
+        numba.set_num_threads(min(cfg.analysis.numba_threads, numba.config.NUMBA_NUM_THREADS))
+        baseline = self._load_baseline(cfg)
+        self.sinks = self._build_sinks(cfg)
+        self.pipeline = self._build_pipeline(cfg, baseline, restore=True)
+        self._open_source(cfg)
+        self._event("baseline.loaded", f"baseline {self.pipeline.baseline_id} from {self.paths.baseline}")
+
+    def run(self) -> int:
+        """Runs until SIGTERM/SIGINT or the end of a finite source; returns the exit code."""
+        self.start()
+        self.notifier.ready(status=self._status_line())
+        log.info("analysing %s against baseline %s", self.source.describe(), self.pipeline.baseline_id)
+        try:
+            while not self._stop.is_set():
+                if self._reload.is_set():
+                    self._reload.clear()
+                    self.reload()
+                self.step()
+                if self.source.ended:
+                    log.info("source ended: %s", self.source.describe())
+                    break
+        finally:
+            self.shutdown()
+        return 0
+
+    def step(self, timeout: float = 0.25) -> None:
+        """One read from the source: analyse or drop the frame, then the periodic work."""
+        frame = self.source.read(timeout)
+        for ev in self.source.drain_events():
+            self._source_event(ev)
+        if frame is not None:
+            self._last_progress = self._clock()
+            self.frames_seen += 1
+            self._handle(frame)
+        self._periodic()
+
+    def _handle(self, frame: Frame) -> None:
+        p = self.pipeline
+        if frame.flag is not None and p.evidence is not None:
+            problem = image_problem(frame.image, frame.pixel_format)
+            if problem is None:
+                p.evidence.capture_flag(
+                    camera_id=p.camera_id,
+                    frame_index=frame.frame_index,
+                    stream_time=frame.stream_time,
+                    created_at=self._wall(),
+                    frame=frame.image,
+                    reason=frame.flag,
+                )
+            return  # a flagged frame is evidence, not a sample of the stream
+        if not self.sampler.offer(frame.stream_time):
+            return
+        try:
+            p.analyse(frame, stride=self.sampler.stride)
+        except ValueError as exc:
+            p.reject(str(exc))
+
+    def shutdown(self) -> None:
+        self.notifier.stopping(status="stopping: saving state")
+        if self.pipeline is not None:
+            self._event("agent.stopping", "clean stop")
+            try:
+                self.pipeline.engine.save_state(str(self.paths.engine_state))
+            except OSError as exc:
+                log.error("could not save engine state to %s: %s", self.paths.engine_state, exc)
+            self._publish_status()
+            self.pipeline.publish(self.pipeline.state())
+        if self.source is not None:
+            self.source.close()
+        for sink in self.sinks:
+            try:
+                sink.stop()
+            except Exception as exc:
+                log.error("stopping sink %s: %s", type(sink).__name__, exc)
+        self.notifier.close()
+
+    def reload(self) -> None:
+        """SIGHUP: re-read config and baseline; keep the engine's windows if the baseline is the same one."""
+        self.notifier.reloading()
+        try:
+            cfg = self._load_config()
+            baseline = self._load_baseline(cfg)
+        except (StartupError, ValueError) as exc:
+            log.error("reload refused, keeping the running configuration: %s", exc)
+            self.notifier.ready(status=f"reload refused: {exc}")
+            return
+        old = self.pipeline
+        self.config = cfg
+        if baseline.baseline_id == old.baseline_id:
+            self.pipeline = Pipeline(
+                baseline,
+                camera_id=cfg.camera.id,
+                sinks=self.sinks,
+                evidence=self._evidence(cfg),
+                engine=old.engine,
+                wall_clock=self._wall,
+            )
+            log.info("reloaded configuration; baseline unchanged, windows kept")
+        else:
+            self.pipeline = self._build_pipeline(cfg, baseline, restore=False)
+            self._event(
+                "baseline.loaded",
+                f"baseline {baseline.baseline_id} replaces {old.baseline_id}: windows reset",
+            )
+        self.sampler = self._make_sampler(cfg)
+        self.notifier.ready(status=self._status_line())
+
+    # -- building blocks ----------------------------------------------------------------------------------------
+
+    def _load_baseline(self, cfg: Config) -> Baseline:
+        path = agent_paths(cfg, self._environ).baseline
+        if not path.exists():
+            raise StartupError(
+                f"no baseline at {path}: run `camdrift calibrate --source ... --out {path}` first "
+                "(or set baseline.path / --baseline)"
+            )
+        try:
+            baseline = load_baseline(path)
+        except BaselineError as exc:
+            raise StartupError(f"baseline {path} refused: {exc}") from None
+        src = cfg.source
+        if baseline.pixel_format != src.pixel_format:
+            raise StartupError(
+                f"baseline {path} was calibrated on {baseline.pixel_format} frames but source.pixel_format is "
+                f"{src.pixel_format}"
+            )
+        if src.roi is not None and tuple(src.roi) != tuple(baseline.roi or ()):
+            raise StartupError(
+                f"source.roi {tuple(src.roi)} differs from baseline {path}'s roi {baseline.roi}"
+            )
+        return baseline
+
+    def _evidence(self, cfg: Config) -> EvidenceSpool | None:
+        if cfg.evidence.max_bytes == 0 or cfg.evidence.rate == 0:
+            return None
+        return EvidenceSpool(
+            self.paths.evidence, max_bytes=cfg.evidence.max_bytes, min_interval_s=3600.0 / cfg.evidence.rate
+        )
+
+    def _build_pipeline(self, cfg: Config, baseline: Baseline, *, restore: bool) -> Pipeline:
+        engine = DriftEngine(baseline, camera_id=cfg.camera.id)
+        if restore and self.paths.engine_state.exists():
+            try:
+                engine.load_state(str(self.paths.engine_state))
+                log.info("restored engine state from %s", self.paths.engine_state)
+            except (ValueError, OSError) as exc:
+                log.warning(
+                    "engine state %s not restored (starting fresh windows): %s", self.paths.engine_state, exc
+                )
+                engine = DriftEngine(baseline, camera_id=cfg.camera.id)
+        return Pipeline(
+            baseline,
+            camera_id=cfg.camera.id,
+            sinks=self.sinks,
+            evidence=self._evidence(cfg),
+            engine=engine,
+            wall_clock=self._wall,
+        )
+
+    def _build_sinks(self, cfg: Config) -> list[Sink]:
+        sinks: list[Sink] = []
+        if cfg.sinks.console.enabled:
+            sinks.append(ConsoleSink())
+        if cfg.sinks.jsonl.path:
+            sinks.append(JsonlSink(cfg.sinks.jsonl.path, self.sequencer))
+        if self._make_sinks is not None:
+            sinks += self._make_sinks(cfg, self.paths, self.sequencer)
+        return sinks
+
+    def _is_replay(self, cfg: Config) -> bool:
+        return cfg.source.uri.startswith(_REPLAY_SCHEMES)
+
+    def _make_sampler(self, cfg: Config) -> FrameSampler:
+        # A replay runs as fast as the machine allows: it would always read as over budget.
+        budget = None if self._is_replay(cfg) else CpuBudget(cfg.analysis.cpu_budget)
+        return FrameSampler(cfg.analysis.max_fps, stride=cfg.analysis.stride, budget=budget)
+
+    def _open_source(self, cfg: Config) -> None:
+        src = cfg.source
+        inner = self._given_source or open_source(src.uri, pixel_format=src.pixel_format)
+        self.sampler = self._make_sampler(cfg)
+        if hasattr(inner, "request_interval"):  # the frame tap: ask the app only for frames we will analyse
+            inner.request_interval = 1.0 / self.sampler.fps
+        self.source = ReopeningSource(
+            inner,
+            stall_timeout=src.stall_timeout,
+            backoff_initial=src.backoff_initial,
+            backoff_max=src.backoff_max,
+        )
+        self.source.open()
+
+    # -- messages -----------------------------------------------------------------------------------------------
+
+    def _event(
+        self, kind: str, summary: str, frame_index: int | None = None, stream_time: float | None = None
+    ):
+        self.pipeline.publish(
+            Event(
+                kind=kind,
+                camera_id=self.pipeline.camera_id,
+                frame_index=frame_index,
+                stream_time=stream_time,
+                severity="warning" if kind == "source.lost" else "info",
+                summary=summary,
+            )
+        )
+
+    def _source_event(self, ev: SourceEvent) -> None:
+        index = ev.frame_index if ev.frame_index is not None and ev.frame_index >= 0 else None
+        t = ev.stream_time if ev.stream_time is not None and ev.stream_time == ev.stream_time else None
+        self._event(ev.kind, ev.reason, index, t)
+
+    def status(self) -> Status:
+        p = self.pipeline
+        f = p.last_frame
+        state = self.sampler.state
+        now = self._wall()
+        budget_use = (
+            0.0 if state.cpu_fraction is None else state.cpu_fraction / self.config.analysis.cpu_budget
+        )
+        pending, dropped = 0, {}
+        for sink in self.sinks:
+            outbox = getattr(sink, "outbox", None)
+            if outbox is not None:
+                pending, dropped = outbox.pending(), outbox.dropped()
+        return Status(
+            camera_id=p.camera_id,
+            frame_index=None if f is None else f.frame_index,
+            stream_time=None if f is None else f.stream_time,
+            agent_version=agent_version(),
+            config_hash=config_hash(self.config),
+            started_at=self.started_at,
+            source_state=self.source.describe(),
+            baseline_id=p.baseline_id,
+            baseline_age_s=_baseline_age_s(p.baseline, now),
+            analysis_fps=float(state.fps),
+            cpu_budget_use=float(budget_use),
+            frames_seen=self.frames_seen,
+            frames_analysed=p.counters.analysed,
+            frames_dropped=self.frames_seen - p.counters.analysed,
+            outbox_pending=pending,
+            outbox_dropped=dropped,
+        )
+
+    def _publish_status(self) -> None:
+        self.pipeline.publish(self.status())
+
+    def _status_line(self) -> str:
+        p = self.pipeline
+        verdict = "drift" if p.engine.drift_detected else "ok"
+        return f"{verdict}; {self.sampler.describe()}; analysed {p.counters.analysed} of {self.frames_seen}"
+
+    @property
+    def healthy(self) -> bool:
+        """Frames arrived recently (within the source's stall timeout) and every sink is healthy."""
+        fresh = self._clock() - self._last_progress < self.config.source.stall_timeout
+        return fresh and all(getattr(s, "healthy", True) for s in self.sinks)
+
+    def _periodic(self) -> None:
+        now = self._clock()
+        if now >= self._next_ping:
+            interval = self.notifier.watchdog_interval
+            self._next_ping = now + (interval if interval else 1.0)
+            if self.healthy:
+                self.notifier.watchdog()
+            self.notifier.status(self._status_line())
+        if now >= self._next_status:
+            self._next_status = now + STATUS_PERIOD_S
+            self._publish_status()
+        if now >= self._next_metrics:
+            self._next_metrics = now + METRICS_PERIOD_S
+            if self.pipeline.engine.last is not None:
+                self.pipeline.publish(self.pipeline.metrics(METRICS_PERIOD_S))

@@ -1,0 +1,248 @@
+"""One camera's analysis path: a frame in, the messages it causes out to the sinks.
+
+``Pipeline.analyse(frame, stride)`` runs the kernels on the frame (with the baseline's kernel parameters), feeds
+the drift engine, turns its decisions into :class:`~camdrift.agent.events.Event` messages (capturing evidence when
+an episode starts, at a bounded rate while it lasts), and publishes the retained per-group :class:`State` whenever a
+verdict changes. The daemon, the in-process :class:`~camdrift.agent.inprocess.Agent` and the demo share it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from camdrift.agent.baseline import Baseline, BaselineError
+from camdrift.agent.decision import Decision
+from camdrift.agent.engine import DriftEngine
+from camdrift.agent.events import Cause, Event, GroupMetric, GroupState, Message, Metrics, State
+from camdrift.agent.evidence import EvidenceSpool
+from camdrift.agent.frames import Frame
+from camdrift.agent.sinks import Sink
+from camdrift.kernels import frame_stats
+
+log = logging.getLogger("camdrift.agent")
+
+_SEVERITY = {
+    "warning": "warning",
+    "drift.started": "critical",
+    "drift.updated": "critical",
+    "drift.ended": "info",
+}
+_EVENT_KIND = {"warning": "drift.warning"}
+
+
+@dataclass
+class PipelineCounters:
+    """Frames analysed, and frames rejected by reason (wrong size or format for the baseline)."""
+
+    analysed: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+
+
+def frame_resolution(frame: Frame) -> tuple[int, int]:
+    """(width, height) of the image a frame carries (NV12 counts its luma plane)."""
+    h, w = frame.image.shape[:2]
+    return (w, h * 2 // 3) if frame.pixel_format == "nv12" else (w, h)
+
+
+class Pipeline:
+    """Analyses frames of one camera against ``baseline`` and sends what follows to ``sinks``.
+
+    keep_frames: how many recent analysed frames are kept (references, not copies) as evidence for an episode.
+    wall_clock: Unix time for evidence records only; decisions run on the frames' stream time.
+    """
+
+    def __init__(
+        self,
+        baseline: Baseline,
+        *,
+        camera_id: str,
+        sinks: Sequence[Sink],
+        evidence: EvidenceSpool | None = None,
+        keep_frames: int = 3,
+        wall_clock: Callable[[], float] = time.time,
+        engine: DriftEngine | None = None,
+    ) -> None:
+        self.baseline = baseline
+        self.baseline_id = baseline.baseline_id
+        self.camera_id = camera_id
+        self.sinks = list(sinks)
+        self.evidence = evidence
+        self.engine = engine if engine is not None else DriftEngine(baseline, camera_id=camera_id)
+        self.counters = PipelineCounters()
+        self._recent: deque[np.ndarray] = deque(maxlen=keep_frames)
+        self._wall = wall_clock
+        self._verdicts: tuple[bool, tuple[tuple[str, str], ...]] | None = None
+        self._since: dict[str, float] = {}
+        self.last_frame: Frame | None = None
+
+    # -- analysis ---------------------------------------------------------------------------------------------
+
+    def check(self, frame: Frame) -> str | None:
+        """Why ``frame`` cannot be judged against the baseline, or None."""
+        try:
+            self.baseline.check_frames(frame.pixel_format, frame_resolution(frame), self.baseline.roi)
+        except BaselineError as exc:
+            return str(exc)
+        return None
+
+    def analyse(self, frame: Frame, stride: int | None = None) -> tuple[Decision, ...]:
+        """Kernels + engine for one frame; publishes events and state changes. Raises ValueError for a frame
+        the baseline cannot judge (callers count it, see :meth:`reject`)."""
+        b = self.baseline
+        problem = self.check(frame)
+        if problem:
+            raise ValueError(problem)
+        stats = frame_stats(
+            frame.image,
+            pixel_format=b.pixel_format,
+            roi=b.roi,
+            stride=b.stride if stride is None else max(stride, b.stride),
+            thumb_size=b.thumb_size,
+            grid=b.grid,
+            under_threshold=b.under_threshold,
+            over_threshold=b.over_threshold,
+        )
+        decisions = self.engine.update(stats, frame.frame_index, frame.stream_time).decisions
+        self.counters.analysed += 1
+        self._recent.append(frame.image)
+        self.last_frame = frame
+        for d in decisions:
+            self.publish(self._event(d, frame))
+        self._publish_state_if_changed(frame)
+        return decisions
+
+    def reject(self, reason: str) -> None:
+        """Counts a frame that could not be analysed; logs each distinct reason once."""
+        n = self.counters.rejected.get(reason, 0)
+        self.counters.rejected[reason] = n + 1
+        if n == 0:
+            log.warning("skipping frames: %s (counted; logged once per reason)", reason)
+
+    # -- messages ---------------------------------------------------------------------------------------------
+
+    def publish(self, message: Message) -> None:
+        for sink in self.sinks:
+            try:
+                sink.send(message)
+            except Exception as exc:  # one broken sink must not stop the others or the analysis
+                log.error("sink %s failed: %s", type(sink).__name__, exc)
+
+    def _event(self, d: Decision, frame: Frame) -> Event:
+        numbers = {"score": d.score, "threshold": d.threshold}
+        numbers.update((k, v) for k, v in d.numbers if np.isfinite(v))
+        causes = tuple(Cause(c.code, c.text, float(c.score)) for c in d.causes)
+        summary = causes[0].text if causes else f"{d.group} {d.score:.3g} > {d.threshold:.3g}"
+        if d.forecast:
+            summary = f"{summary}; {d.forecast}"
+        evidence_id = None
+        if d.kind in ("drift.started", "drift.updated") and self.evidence is not None:
+            evidence_id = self._capture(d, numbers, causes)
+        return Event(
+            kind=_EVENT_KIND.get(d.kind, d.kind),
+            camera_id=self.camera_id,
+            frame_index=d.frame_index,
+            stream_time=d.stream_time,
+            episode_id=d.episode_id or None,
+            group=d.group,
+            severity=_SEVERITY.get(d.kind, "info"),
+            summary=summary,
+            causes=causes,
+            numbers=numbers,
+            evidence_id=evidence_id,
+        )
+
+    def _capture(self, d: Decision, numbers: dict[str, float], causes: tuple[Cause, ...]) -> str | None:
+        spool = self.evidence
+        if spool is None or not spool.due(d.episode_id, d.stream_time):
+            return None
+        eng = self.engine
+        window = eng.window.sums()
+        try:
+            record = spool.capture_episode(
+                camera_id=self.camera_id,
+                episode_id=d.episode_id,
+                frame_index=d.frame_index,
+                stream_time=d.stream_time,
+                created_at=self._wall(),
+                frames=list(self._recent),
+                histograms={"window_counts": window.counts, "reference_counts": self.baseline.ref_counts},
+                reference_thumbnail=self.baseline.thumbnail,
+                window_thumbnail=window.thumbnail / max(eng.window.count, 1),
+                decision={
+                    "kind": d.kind,
+                    "group": d.group,
+                    "groups": d.groups,
+                    "numbers": numbers,
+                    "causes": [c._asdict() for c in causes],
+                    "forecast": d.forecast,
+                },
+            )
+        except (OSError, ValueError) as exc:
+            log.error("could not save evidence for episode %s: %s", d.episode_id, exc)
+            return None
+        return record.evidence_id if record else None
+
+    def group_states(self) -> tuple[GroupState, ...]:
+        eng = self.engine
+        warming = not eng.window.full
+        out = []
+        for g in (*eng.groups, *eng.cusum_groups):
+            verdict = "warming_up" if warming and not g.name.startswith("cusum.") else g.state
+            out.append(
+                GroupState(
+                    group=g.name,
+                    verdict=verdict,
+                    episode_id=(eng.episodes.current or None) if g.state == "drift" else None,
+                    score=None,
+                    threshold=float(g.drift),
+                    since=self._since.get(g.name),
+                )
+            )
+        return tuple(out)
+
+    def state(self) -> State:
+        f = self.last_frame
+        return State(
+            camera_id=self.camera_id,
+            frame_index=None if f is None else f.frame_index,
+            stream_time=None if f is None else f.stream_time,
+            groups=self.group_states(),
+            baseline_id=self.baseline_id,
+        )
+
+    def metrics(self, period_s: float) -> Metrics:
+        eng = self.engine
+        f = self.last_frame
+        groups = []
+        th = self.baseline.thresholds
+        scores = None if eng.last is None else eng.last.scores
+        for i, name in enumerate(th.names):
+            value = None if scores is None or not np.isfinite(scores[i]) else float(scores[i])
+            groups.append(GroupMetric(name, name.split(".")[0], value, float(th.drift[i])))
+        for c, g in zip(eng.cusums, eng.cusum_groups, strict=True):
+            groups.append(GroupMetric(g.name, "cusum", float(max(c.pos, c.neg)), float(g.drift)))
+        return Metrics(
+            camera_id=self.camera_id,
+            frame_index=None if f is None else f.frame_index,
+            stream_time=None if f is None else f.stream_time,
+            groups=tuple(groups),
+            period_s=period_s,
+        )
+
+    def _publish_state_if_changed(self, frame: Frame) -> None:
+        eng = self.engine
+        key = (not eng.window.full, tuple((g.name, g.state) for g in (*eng.groups, *eng.cusum_groups)))
+        if key == self._verdicts:
+            return
+        before = dict(self._verdicts[1]) if self._verdicts else {}
+        for name, verdict in key[1]:
+            if before.get(name) != verdict:
+                self._since[name] = frame.stream_time
+        self._verdicts = key
+        self.publish(self.state())
