@@ -5,8 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from importlib.metadata import entry_points
 
 from camdrift.agent.bench import frame_kernels
+
+# Further sections (agent load, detection, ...) register under this entry-point group as an object with
+# ``name``, ``flag``, ``help`` and ``run(args) -> dict`` (printed as a table unless --json). Sections that need
+# calibration live in calibration/, so the agent never imports it.
+SECTION_GROUP = "camdrift.bench_sections"
+
+
+def _sections() -> list:
+    return [ep.load() for ep in sorted(entry_points(group=SECTION_GROUP), key=lambda e: e.name)]
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -37,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-startup", action="store_true", help="skip the JIT / start-up measurement (subprocesses)"
     )
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    p.add_argument("--no-kernels", action="store_true", help="skip the frame-kernel section")
+    for section in _sections():
+        p.add_argument(section.flag, dest=f"section_{section.name}", action="store_true", help=section.help)
     p.set_defaults(func=run)
 
 
@@ -50,8 +63,16 @@ def run(args: argparse.Namespace) -> int:
     cv2.setNumThreads(1)
     numba.set_num_threads(1)
     sizes = args.sizes or [(1280, 720), (1920, 1080)]
-    rows = [frame_kernels.bench_size(w, h, args.frames) for w, h in sizes]
-    startup = None if args.no_startup else frame_kernels.bench_startup()
+    rows = [] if args.no_kernels else [frame_kernels.bench_size(w, h, args.frames) for w, h in sizes]
+    startup = None if args.no_startup or args.no_kernels else frame_kernels.bench_startup()
+    extra = {}
+    for section in _sections():
+        if getattr(args, f"section_{section.name}"):
+            try:
+                extra[section.name] = section.run(args)
+            except RuntimeError as exc:
+                print(f"camdrift bench: {section.name}: {exc}", file=sys.stderr)
+                return 1
     if args.json:
         doc = {
             "frame_kernels": [
@@ -68,11 +89,16 @@ def run(args: argparse.Namespace) -> int:
                 for r in rows
             ],
             "startup": startup._asdict() if startup else None,
+            **{name: result.as_dict() for name, result in extra.items()},
         }
         print(json.dumps(doc, indent=2))
         return 0
-    print(frame_kernels.format_rows(rows))
+    if rows:
+        print(frame_kernels.format_rows(rows))
     if startup:
         print()
         print(frame_kernels.format_startup(startup))
+    for result in extra.values():
+        print()
+        print(result.format())
     return 0
