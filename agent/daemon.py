@@ -127,6 +127,10 @@ class Daemon:
         """Loads the baseline, builds sinks and the pipeline (restoring engine state), opens the source."""
         cfg = self.config
         numba.set_num_threads(min(cfg.analysis.numba_threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            self.paths.state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StartupError(f"state directory {self.paths.state_dir} cannot be created: {exc}") from None
         baseline = self._load_baseline(cfg)
         self.sinks = self._build_sinks(cfg)
         self.pipeline = self._build_pipeline(cfg, baseline, restore=True)
