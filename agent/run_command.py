@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,30 @@ from camdrift.agent.paths import AgentPaths, agent_paths
 from camdrift.agent.sinks import Sink
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# syslog priorities, so that `journalctl -p warning` sees the agent's real levels
+_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+
+class JournalFormatter(logging.Formatter):
+    """Prefixes each line with ``<priority>`` (sd-daemon(3)); journald strips it and records the level."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prio = _PRIORITY.get(record.levelno, 6)
+        return "\n".join(f"<{prio}>{line}" for line in super().format(record).splitlines())
+
+
+def setup_logging(level: str, environ: dict[str, str] | None = None) -> None:
+    """Logs to stderr; under systemd (``$JOURNAL_STREAM`` set) with journald priority prefixes and no time
+    stamp (the journal adds it)."""
+    env = os.environ if environ is None else environ
+    handler = logging.StreamHandler(sys.stderr)
+    if env.get("JOURNAL_STREAM"):
+        handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, level.upper()))
 
 
 def mqtt_sinks(cfg: Config, paths: AgentPaths, sequencer: Sequencer) -> list[Sink]:
@@ -65,11 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from camdrift.agent.baseline import BaselineError, load_baseline
     from camdrift.agent.daemon import Daemon, StartupError
 
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(levelname)s %(name)s: %(message)s",  # journald adds the time and the unit
-        stream=sys.stderr,
-    )
+    setup_logging(args.log_level)
     try:
         config = config_from_args(args)
     except ConfigError as exc:

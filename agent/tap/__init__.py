@@ -3,7 +3,7 @@
 Producer side, in the app (imports only numpy and the standard library)::
 
     from camdrift.agent.tap import FrameTap
-    tap = FrameTap("line3", pixel_format="bgr8", group="camdrift")   # creates /dev/shm/camdrift-tap.line3
+    tap = FrameTap("line3", pixel_format="bgr8", group="camdrift-tap")   # creates /dev/shm/camdrift-tap.line3
     for frame in camera:
         tap.offer(frame)                 # ~one shared-memory read unless the agent asked for a frame
         result = model(frame)

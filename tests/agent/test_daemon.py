@@ -295,3 +295,15 @@ def test_notify_ready_watchdog_reload_stopping(baseline_file: Path, tmp_path: Pa
         agent.kill()
         app.kill()
         systemd.sock.close()
+
+
+def test_logs_carry_journald_priorities_under_systemd(baseline_file: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "JOURNAL_STREAM": "8:12345"}
+    res = run_agent(
+        ["--source", "synthetic:stationary?frames=30&size=320x240"] + common(baseline_file, tmp_path), env=env
+    )
+    assert res.returncode == 0
+    lines = [line for line in res.stderr.splitlines() if line]
+    assert lines and all(line[0] == "<" and line[2] == ">" for line in lines), lines
+    assert any(line.startswith("<4>") and "resolution 320x240" in line for line in lines)  # a warning
+    assert any(line.startswith("<6>") for line in lines)  # info
