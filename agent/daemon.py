@@ -183,7 +183,7 @@ class Daemon:
         if not self.sampler.offer(frame.stream_time):
             return
         try:
-            p.analyse(frame, stride=self.sampler.stride)
+            p.analyse(frame)
         except ValueError as exc:
             p.reject(str(exc))
 
@@ -202,6 +202,9 @@ class Daemon:
         for sink in self.sinks:
             try:
                 sink.stop()
+                outbox = getattr(sink, "outbox", None)  # the MQTT sink's: what is undelivered stays on disk
+                if outbox is not None:
+                    outbox.close()
             except Exception as exc:
                 log.error("stopping sink %s: %s", type(sink).__name__, exc)
         self.notifier.close()
@@ -226,6 +229,7 @@ class Daemon:
                 evidence=self._evidence(cfg),
                 engine=old.engine,
                 wall_clock=self._wall,
+                sequencer=self.sequencer,
             )
             log.info("reloaded configuration; baseline unchanged, windows kept")
         else:
@@ -255,6 +259,11 @@ class Daemon:
             raise StartupError(
                 f"baseline {path} was calibrated on {baseline.pixel_format} frames but source.pixel_format is "
                 f"{src.pixel_format}"
+            )
+        if cfg.analysis.stride not in (1, baseline.stride):
+            raise StartupError(
+                f"analysis.stride {cfg.analysis.stride} differs from the stride {baseline.stride} baseline {path} "
+                "was calibrated with; calibrate at the stride you want to run with"
             )
         if src.roi is not None and tuple(src.roi) != tuple(baseline.roi or ()):
             raise StartupError(
@@ -287,6 +296,7 @@ class Daemon:
             evidence=self._evidence(cfg),
             engine=engine,
             wall_clock=self._wall,
+            sequencer=self.sequencer,
         )
 
     def _build_sinks(self, cfg: Config) -> list[Sink]:
@@ -305,7 +315,9 @@ class Daemon:
     def _make_sampler(self, cfg: Config) -> FrameSampler:
         # A replay runs as fast as the machine allows: it would always read as over budget.
         budget = None if self._is_replay(cfg) else CpuBudget(cfg.analysis.cpu_budget)
-        return FrameSampler(cfg.analysis.max_fps, stride=cfg.analysis.stride, budget=budget)
+        # Over budget, the agent lowers its analysis rate only: a coarser pixel stride than the baseline's would
+        # change the pixel counts behind every histogram and read as drift (see Pipeline.analyse).
+        return FrameSampler(cfg.analysis.max_fps, stride=1, budget=budget, max_stride_factor=1)
 
     def _open_source(self, cfg: Config) -> None:
         src = cfg.source
@@ -354,7 +366,7 @@ class Daemon:
         for sink in self.sinks:
             outbox = getattr(sink, "outbox", None)
             if outbox is not None:
-                pending, dropped = outbox.pending(), outbox.dropped()
+                pending, dropped = outbox.pending, outbox.dropped
         return Status(
             camera_id=p.camera_id,
             frame_index=None if f is None else f.frame_index,

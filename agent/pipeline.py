@@ -1,6 +1,6 @@
 """One camera's analysis path: a frame in, the messages it causes out to the sinks.
 
-``Pipeline.analyse(frame, stride)`` runs the kernels on the frame (with the baseline's kernel parameters), feeds
+``Pipeline.analyse(frame)`` runs the kernels on the frame (with the baseline's kernel parameters), feeds
 the drift engine, turns its decisions into :class:`~camdrift.agent.events.Event` messages (capturing evidence when
 an episode starts, at a bounded rate while it lasts), and publishes the retained per-group :class:`State` whenever a
 verdict changes. The daemon, the in-process :class:`~camdrift.agent.inprocess.Agent` and the demo share it.
@@ -19,7 +19,7 @@ import numpy as np
 from camdrift.agent.baseline import Baseline, BaselineError
 from camdrift.agent.decision import Decision
 from camdrift.agent.engine import DriftEngine
-from camdrift.agent.events import Cause, Event, GroupMetric, GroupState, Message, Metrics, State
+from camdrift.agent.events import Cause, Event, GroupMetric, GroupState, Message, Metrics, Sequencer, State
 from camdrift.agent.evidence import EvidenceSpool
 from camdrift.agent.frames import Frame
 from camdrift.agent.sinks import Sink
@@ -67,8 +67,10 @@ class Pipeline:
         keep_frames: int = 3,
         wall_clock: Callable[[], float] = time.time,
         engine: DriftEngine | None = None,
+        sequencer: Sequencer | None = None,
     ) -> None:
         self.baseline = baseline
+        self.sequencer = sequencer if sequencer is not None else Sequencer()
         self.baseline_id = baseline.baseline_id
         self.camera_id = camera_id
         self.sinks = list(sinks)
@@ -91,9 +93,12 @@ class Pipeline:
             return str(exc)
         return None
 
-    def analyse(self, frame: Frame, stride: int | None = None) -> tuple[Decision, ...]:
+    def analyse(self, frame: Frame) -> tuple[Decision, ...]:
         """Kernels + engine for one frame; publishes events and state changes. Raises ValueError for a frame
-        the baseline cannot judge (callers count it, see :meth:`reject`)."""
+        the baseline cannot judge (callers count it, see :meth:`reject`).
+
+        The kernels run with the baseline's parameters, stride included: a different stride changes the pixel
+        count behind every histogram, and with it the null distribution the thresholds were calibrated on."""
         b = self.baseline
         problem = self.check(frame)
         if problem:
@@ -102,7 +107,7 @@ class Pipeline:
             frame.image,
             pixel_format=b.pixel_format,
             roi=b.roi,
-            stride=b.stride if stride is None else max(stride, b.stride),
+            stride=b.stride,
             thumb_size=b.thumb_size,
             grid=b.grid,
             under_threshold=b.under_threshold,
@@ -127,9 +132,10 @@ class Pipeline:
     # -- messages ---------------------------------------------------------------------------------------------
 
     def publish(self, message: Message) -> None:
+        envelope = self.sequencer.next(message)  # one envelope: the same event_id and seq in every sink
         for sink in self.sinks:
             try:
-                sink.send(message)
+                sink.send(message, envelope)
             except Exception as exc:  # one broken sink must not stop the others or the analysis
                 log.error("sink %s failed: %s", type(sink).__name__, exc)
 

@@ -1,8 +1,8 @@
 """Local sinks: a JSON-lines file and a human-readable console stream.
 
-Every sink takes the agent's messages (:mod:`camdrift.agent.events`) through ``send(message)``; the MQTT sink
-(:class:`camdrift.agent.mqtt.sink.MqttSink`) has the same shape. Sinks share one :class:`Sequencer`, so a message's
-``seq`` runs per camera and message type whatever the sink.
+Every sink takes the agent's messages (:mod:`camdrift.agent.events`) through ``send(message, envelope)``; the MQTT
+sink (:class:`camdrift.agent.mqtt.sink.MqttSink`) has the same shape. The agent assigns each message one envelope
+and hands the same one to every sink, so a message keeps its ``event_id`` and ``seq`` whichever sink carried it.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import threading
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from camdrift.agent.events import Event, Message, Sequencer, State
+from camdrift.agent.events import Envelope, Event, Message, Sequencer, State, encode
 
 
 class Sink(Protocol):
     """Where messages go. ``send`` must not block the analysis for long; ``healthy`` feeds the watchdog."""
 
-    def send(self, message: Message) -> object: ...
+    def send(self, message: Message, envelope: Envelope | None = None) -> object: ...
 
     def stop(self) -> None: ...
 
@@ -43,10 +43,11 @@ class JsonlSink:
         self._file: TextIO | None = open(self.path, "a", encoding="utf-8")  # closed in stop()
         self._error: str | None = None
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, envelope: Envelope | None = None) -> None:
         if not isinstance(message, self._kinds):
             return
-        line = self._sequencer.encode(message).decode("utf-8")
+        payload = encode(message, envelope) if envelope is not None else self._sequencer.encode(message)
+        line = payload.decode("utf-8")
         with self._lock:
             if self._file is None:
                 raise RuntimeError(f"JSON-lines sink {self.path} is stopped")
@@ -103,7 +104,7 @@ class ConsoleSink:
         self._stream = stream if stream is not None else sys.stdout
         self._lock = threading.Lock()
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, envelope: Envelope | None = None) -> None:
         text = describe(message)
         if text is None:
             return

@@ -43,7 +43,7 @@ class DemoConsole:
         self.out = out if out is not None else sys.stdout
         self.healthy = True
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, envelope: object = None) -> None:
         if isinstance(message, Event) and message.kind in _SHOWN:
             print(describe(message), file=self.out, flush=True)
 

@@ -33,7 +33,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from camdrift.agent.events import MESSAGE_TYPES, Message, Sequencer, mark_replayed
+from camdrift.agent.events import MESSAGE_TYPES, Envelope, Message, Sequencer, encode, mark_replayed
 from camdrift.agent.mqtt.settings import MqttConfigError, MqttSettings, read_secret
 from camdrift.agent.mqtt.tls import build_ssl_context, describe_connect_error
 from camdrift.agent.mqtt.window import InflightWindow
@@ -103,8 +103,11 @@ class MqttSink:
         )
         self._thread.start()
 
-    def send(self, message: Message) -> int | None:
-        """Serialise ``message`` and queue it durably; returns the outbox row id (None: dropped, outbox full)."""
+    def send(self, message: Message, envelope: Envelope | None = None) -> int | None:
+        """Serialise ``message`` and queue it durably; returns the outbox row id (None: dropped, outbox full).
+
+        ``envelope``: the one the agent assigned (so every sink carries the same ``event_id`` and ``seq``);
+        None takes the next from this sink's sequencer."""
         if message.camera_id != self.camera_id:
             raise ValueError(
                 f"message for camera {message.camera_id!r} sent to the sink of {self.camera_id!r}"
@@ -112,7 +115,7 @@ class MqttSink:
         kind = message.TOPIC_KIND
         qos, retain = DELIVERY[kind]
         expiry = self.settings.metrics_expiry_s if kind == "metrics" else None
-        payload = self.sequencer.encode(message)
+        payload = encode(message, envelope) if envelope is not None else self.sequencer.encode(message)
         return self.outbox.put(
             topic(self.settings.prefix, self.camera_id, kind), payload, qos, retain, kind, expiry_s=expiry
         )

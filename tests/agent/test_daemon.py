@@ -23,7 +23,7 @@ from camdrift.agent.sinks import read_jsonl
 from camdrift.agent.synthetic import HEALTHY, Drift, ProductionLine
 from camdrift.calibration.build import build_baseline
 from camdrift.kernels import frame_stats
-from tests.agent.drift_fixtures import KERNEL, SIZE, WINDOW, small_baseline
+from tests.agent.drift_fixtures import small_baseline
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "agent/schema/messages.schema.json").read_text())
@@ -70,9 +70,12 @@ def first(evs: list[dict], kind: str) -> dict:
     return next(e for e in evs if e["kind"] == kind)
 
 
+VIDEO_SIZE = (320, 240)
+
+
 def write_video(path: Path, n: int, onset: int, fps: float = 10.0, seed: int = 21) -> None:
-    line = ProductionLine(seed=seed, width=160, height=120, fps=fps)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (160, 120))
+    line = ProductionLine(seed=seed, width=VIDEO_SIZE[0], height=VIDEO_SIZE[1], fps=fps)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, VIDEO_SIZE)
     assert writer.isOpened()
     for i in range(n):
         writer.write(line.frame(i, Drift(gain=0.8) if i >= onset else HEALTHY))
@@ -102,25 +105,17 @@ def video_baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A baseline calibrated on decoded MJPG frames: compression changes sharpness and noise, so a video is judged
     against a reference that went through the same codec."""
     tmp = tmp_path_factory.mktemp("video-baseline")
-    write_video(tmp / "calibration.avi", n=600, onset=10**9, seed=3)
+    write_video(tmp / "calibration.avi", n=1500, onset=10**9, seed=3)
     cap = cv2.VideoCapture(str(tmp / "calibration.avi"))
     stats = []
     while True:
         ok, frame = cap.read()
         if not ok:
             break
-        stats.append(frame_stats(frame, **KERNEL))
+        stats.append(frame_stats(frame))
     cap.release()
     baseline = build_baseline(
-        stats,
-        camera_id="cam-test",
-        source="calibration.avi",
-        resolution=SIZE,
-        window=WINDOW,
-        fps=10.0,
-        n_replicates=400,
-        seed=1,
-        **KERNEL,
+        stats, camera_id="cam-test", source="calibration.avi", resolution=VIDEO_SIZE, fps=10.0, seed=1
     )
     save_baseline(baseline, tmp / "baseline.npz")
     return tmp / "baseline.npz"
