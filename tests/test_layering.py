@@ -40,7 +40,9 @@ def test_imports_point_one_way(layer: str) -> None:
                 if LAYERS[parts[1]] > LAYERS[layer]:
                     bad.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
             elif parts[0] in LAYERS:
-                bad.append(f"{path.relative_to(ROOT)}:{line} imports {name} (use the camdrift.{parts[0]} name)")
+                bad.append(
+                    f"{path.relative_to(ROOT)}:{line} imports {name} (use the camdrift.{parts[0]} name)"
+                )
     assert not bad, "\n".join(bad)
 
 
@@ -57,7 +59,12 @@ def test_runtime_code_imports_only_declared_dependencies(layer: str) -> None:
 
 def test_no_pickle_anywhere() -> None:
     bad = []
-    for path in [*_modules("kernels"), *_modules("agent"), *_modules("calibration"), *ROOT.glob("tests/**/*.py")]:
+    for path in [
+        *_modules("kernels"),
+        *_modules("agent"),
+        *_modules("calibration"),
+        *ROOT.glob("tests/**/*.py"),
+    ]:
         if path == Path(__file__).resolve():
             continue
         text = path.read_text()

@@ -102,7 +102,9 @@ def test_nv12_colour_histograms_are_opencv_decoded_pixels(coffee_bgr: np.ndarray
     stats = frame_stats(nv12, pixel_format="nv12")
     decoded = cv2.cvtColor(nv12, cv2.COLOR_YUV2BGR_NV12)
     for k in range(3):
-        np.testing.assert_array_equal(stats.channel_hist[k], np.bincount(decoded[..., k].ravel(), minlength=256))
+        np.testing.assert_array_equal(
+            stats.channel_hist[k], np.bincount(decoded[..., k].ravel(), minlength=256)
+        )
     np.testing.assert_array_equal(stats.luma_hist, np.bincount(y.ravel(), minlength=256))
 
 
@@ -163,7 +165,13 @@ def frames(draw: st.DrawFn) -> tuple[np.ndarray, dict]:
     bit_depth = draw(st.sampled_from([10, 12, 16])) if fmt == "gray16" else None
     top = (1 << bit_depth) if bit_depth else 256
     dtype = np.uint16 if fmt == "gray16" else np.uint8
-    shape = {"bgr8": (h, w, 3), "rgb8": (h, w, 3), "gray8": (h, w), "gray16": (h, w), "nv12": (h * 3 // 2, w)}[fmt]
+    shape = {
+        "bgr8": (h, w, 3),
+        "rgb8": (h, w, 3),
+        "gray8": (h, w),
+        "gray16": (h, w),
+        "nv12": (h * 3 // 2, w),
+    }[fmt]
     if kind == "constant":
         arr = np.full(shape, rng.integers(0, top), dtype)
     elif kind == "random":
@@ -234,7 +242,12 @@ def test_stride_one_fast_path_equals_generic_path(h: int, w: int, seed: int) -> 
         (np.full((4, 4), 5000, np.uint16), {"pixel_format": "gray16", "bit_depth": 12}, ValueError, "5000"),
         (np.zeros((5, 4), np.uint8), {"pixel_format": "nv12"}, ValueError, "nv12"),
         (np.zeros((6, 4), np.uint8), {"pixel_format": "nv12", "roi": (1, 0, 2, 2)}, ValueError, "even"),
-        (np.zeros((4, 4, 3), np.uint8), {"under_threshold": 200, "over_threshold": 100}, ValueError, "threshold"),
+        (
+            np.zeros((4, 4, 3), np.uint8),
+            {"under_threshold": 200, "over_threshold": 100},
+            ValueError,
+            "threshold",
+        ),
         ([[1, 2], [3, 4]], {"pixel_format": "gray8"}, TypeError, "numpy array"),
     ],
 )
