@@ -115,6 +115,12 @@ class GroupState:
     def drift_detected(self) -> bool:
         return self.state == DRIFT
 
+    def clear(self) -> Transition:
+        """Back to ``ok`` now (the evidence behind the drift was reset); returns the ``recovered`` transition."""
+        self.state, self.above, self.below = OK, 0, 0
+        self.transition = Transition("recovered", self.name)
+        return self.transition
+
 
 def episode_id(camera_id: str, baseline_id: str, frame_index: int, stream_time: float) -> str:
     key = f"{camera_id}|{baseline_id}|{frame_index}|{stream_time!r}"

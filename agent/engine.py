@@ -113,6 +113,9 @@ class DriftEngine:
             for n, w, d in zip(th.names, th.warn, th.drift, strict=True)
         ]
         self.cusums = [Cusum(th.cusum_k, th.cusum_h, cap=2.0 * th.cusum_h) for _ in range(n_s)]
+        self._echo = [False] * n_s  # CUSUM i went into drift while a sudden-change statistic was in drift
+        self._was_sudden = False
+        self._bucket_tainted = False  # the current minute bucket saw a sudden-change statistic in drift
         self.cusum_groups = [
             GroupState(f"cusum.{s}", warn=th.cusum_h / 2, drift=th.cusum_h, persistence=1, recovery=recovery)
             for s in baseline.scalar_names
@@ -191,13 +194,34 @@ class DriftEngine:
                 self.alert_start = self.frames if self.alert_start < 0 else self.alert_start
             else:
                 self.alert_start = -1
-        if closed is not None and closed.count >= self.cusum_min_frames:
+        sudden = any(g.drift_detected for g in self.groups)
+        # A minute bucket that saw a sudden change in drift measures that change, not a slow drift: not fed.
+        tainted, self._bucket_tainted = (
+            self._bucket_tainted,
+            self._bucket_tainted if closed is None else False,
+        )
+        self._bucket_tainted |= sudden
+        if closed is not None and closed.count >= self.cusum_min_frames and not tainted:
             b = self.baseline
             for i, (c, g) in enumerate(zip(self.cusums, self.cusum_groups, strict=True)):
                 sd = max(mean_sd(b.scalar_std[i], b.scalar_acf[i], closed.count), SCALAR_SD_FLOOR[i])
                 c.update((closed.mean[i] - b.scalar_mean[i]) / sd)
                 if g.update(max(c.pos, c.neg)).transition:
                     transitions.append(g.transition)
+                    if g.drift_detected:
+                        self._echo[i] = sudden
+        if self._was_sudden and not sudden:
+            # A sudden change just ended. The minute sums gathered while it lasted measure it, not a slow drift:
+            # restart every CUSUM that is not already tracking a slow drift of its own, and recover those that
+            # only echoed the sudden change (they would otherwise hold the episode open long after the fix).
+            for i, (c, g) in enumerate(zip(self.cusums, self.cusum_groups, strict=True)):
+                if g.drift_detected and not self._echo[i]:
+                    continue
+                c.reset()
+                if g.drift_detected:
+                    transitions.append(g.clear())
+                self._echo[i] = False
+        self._was_sudden = sudden
         kinds = self.episodes.kinds(transitions, self.frame_index, self.stream_time)
         self._decisions = tuple(self._decision(kind, group) for kind, group in kinds)
         self.episodes.close_if_ended()

@@ -54,6 +54,9 @@ def save_engine_state(engine: Any, path: str | Path) -> None:
         "hours_current": int(engine.hours.current),
         "episode": engine.episodes.current,
         "episode_groups": list(engine.episodes.groups),
+        "cusum_echo": [bool(e) for e in engine._echo],
+        "was_sudden": bool(engine._was_sudden),
+        "bucket_tainted": bool(engine._bucket_tainted),
     }
     header["sha256"] = _digest(header, arrays)
     atomic_write(path, pack_npz(header, arrays))
@@ -103,6 +106,9 @@ def load_engine_state(engine: Any, path: str | Path) -> None:
     engine.stream_time = -np.inf if header["stream_time"] is None else float(header["stream_time"])
     engine.episodes.current = header["episode"]
     engine.episodes.groups = tuple(header["episode_groups"])
+    engine._echo = [bool(e) for e in header.get("cusum_echo", [False] * len(engine.cusums))]
+    engine._was_sudden = bool(header.get("was_sudden", False))
+    engine._bucket_tainted = bool(header.get("bucket_tainted", False))
     engine.last = None
     engine._decisions = ()
 

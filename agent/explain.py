@@ -71,32 +71,37 @@ def explain(
     ga, gb = abs(a), abs(b) * spread
     share = ga / (ga + gb) if ga + gb > 0 else 0.5
     # A lamp or an ISP curve moves every cell's luma the same way, the static background included; a new
-    # product moves only the cells it passes through.
+    # product moves only the cells it passes through. The sign is what counts: early in a slow lamp change the
+    # cells move together while each one is still well inside its own noise.
     gl = ws.grid_z_luma
     direction = np.sign(z("brightness")) or 1.0
-    uniform = float(np.mean(gl * direction > 1.0)) if gl.size else 1.0
+    uniform = float(np.mean(gl * direction > 0.0)) if gl.size else 1.0
+    # R/G and B/G moving apart is a colour cast, not a tone change: it discounts the tone causes (a white-balance
+    # shift also moves the luma, through the channels' different weights).
+    rg, bg = z("rg"), z("bg")
+    cast = float(np.hypot(st("rg"), st("bg"))) if rg * bg < 0 else 0.0
+    share_tone = 1.0 / (1.0 + cast)
     causes = [
         Cause(
             "lighting",
             f"mean luma {_pct(rel('brightness'))} since baseline, "
             f"{'uniform' if uniform > 0.8 else 'uneven'} across the frame: lighting",
-            tone * share * uniform,
+            tone * share * uniform * share_tone,
         ),
         Cause(
             "gamma",
             f"midtones {_pct(rel('luma_p50'))}, shadows {_pct(rel('luma_p10'))}, highlights "
             f"{_pct(rel('luma_p90'))} (tone curve exponent x{1 + b:.2f}), black and white hold: gamma / tone curve",
-            tone * (1.0 - share) * uniform,
+            tone * (1.0 - share) * uniform * share_tone,
         ),
     ]
     # A tone change moves R/G and B/G a little (the channels sit at different levels); white balance moves
     # them apart, in opposite directions.
-    rg, bg = z("rg"), z("bg")
     causes.append(
         Cause(
             "white_balance",
             f"R/G {_pct(rel('rg'))}, B/G {_pct(rel('bg'))}: {'warmer' if rg > bg else 'cooler'} light / white balance",
-            max(st("rg"), st("bg")) * (1.0 if rg * bg < 0 else 0.5),
+            cast if rg * bg < 0 else 0.5 * max(st("rg"), st("bg")),
         )
     )
     gz = ws.grid_z_sharpness
@@ -104,12 +109,18 @@ def explain(
     low = gz < -thr_cell / 2.0
     frac = float(low.mean()) if gz.size else 0.0
     sharp = _log_ratio(ws, si["sharpness"], scalar_mean)
+    # Laplacian variance scales with the square of the light: only the fall beyond that says the lens lost
+    # focus (a 20 % darker scene loses 36 % of its sharpness without any blur).
+    excess = sharp - 2.0 * np.log1p(max(rel("brightness"), -0.99))
     causes.append(
         Cause(
             "defocus",
             f"sharpness {_pct(np.expm1(sharp))}, noise {_pct(rel('noise'))}, over {frac:.0%} of the frame: "
             "defocus or dirty lens",
-            max(0.0, -z("sharpness")) / drift[names.index("shift.sharpness")] * frac,
+            max(0.0, -z("sharpness"))
+            / drift[names.index("shift.sharpness")]
+            * frac
+            * float(np.clip(-excess / 0.1, 0.0, 1.0)),
         )
     )
     cells = int(low.sum())

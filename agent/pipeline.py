@@ -142,8 +142,12 @@ class Pipeline:
     def _event(self, d: Decision, frame: Frame) -> Event:
         numbers = {"score": d.score, "threshold": d.threshold}
         numbers.update((k, v) for k, v in d.numbers if np.isfinite(v))
-        causes = tuple(Cause(c.code, c.text, float(c.score)) for c in d.causes)
-        summary = causes[0].text if causes else f"{d.group} {d.score:.3g} > {d.threshold:.3g}"
+        if d.kind == "drift.ended":  # the recovery: nothing left to explain
+            causes: tuple[Cause, ...] = ()
+            summary = f"recovered: every statistic back below its exit threshold (last: {d.group})"
+        else:
+            causes = tuple(Cause(c.code, c.text, float(c.score)) for c in d.causes)
+            summary = causes[0].text if causes else f"{d.group} {d.score:.3g} > {d.threshold:.3g}"
         if d.forecast:
             summary = f"{summary}; {d.forecast}"
         evidence_id = None
