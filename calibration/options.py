@@ -1,0 +1,161 @@
+"""Command-line pieces shared by the technician commands: option parsers, the source settings from ``--config``
+plus options, and the one way they report a bad input (message naming the culprit, exit code 2)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+from camdrift.agent.baseline import Baseline, BaselineError, load_baseline
+from camdrift.agent.config import ConfigError, load_config, parse_config
+from camdrift.agent.frames import FrameSource
+from camdrift.agent.sources import open_source
+
+EXIT_OK, EXIT_DRIFT, EXIT_FAIL = 0, 1, 2
+
+
+class UsageError(ValueError):
+    """Bad input from the technician; the message names the option, file or URI."""
+
+
+def fail(command: str, message: object) -> int:
+    print(f"camdrift {command}: {message}", file=sys.stderr)
+    return EXIT_FAIL
+
+
+def parse_roi(text: str) -> tuple[int, int, int, int]:
+    """``x,y,w,h`` (pixels) -> tuple; argparse type."""
+    parts = text.replace(" ", "").split(",")
+    try:
+        x, y, w, h = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want x,y,w,h in pixels (4 integers), got {text!r}") from None
+    if min(x, y) < 0 or min(w, h) < 1:
+        raise argparse.ArgumentTypeError(f"want x, y >= 0 and w, h >= 1, got {text!r}")
+    return x, y, w, h
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``10m``, ``1.5h`` -> seconds; argparse type."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([smh]?)\s*", text)
+    if not m or float(m.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"want a duration such as 90s, 10m or 1h, got {text!r}")
+    return float(m.group(1)) * {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}[m.group(2)]
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"want an integer >= 1, got {text!r}")
+    return value
+
+
+class SourceSettings(NamedTuple):
+    """What a capture needs from the configuration: source uri, pixel format, roi, analysis rate and stride,
+    camera id."""
+
+    uri: str
+    pixel_format: str
+    roi: tuple[int, int, int, int] | None
+    max_fps: float
+    stride: int
+    camera_id: str
+
+
+def add_source_arguments(parser: argparse.ArgumentParser, *, with_roi: bool = True) -> None:
+    parser.add_argument("--source", metavar="SRC", help="frame source URI (video:PATH, dir:PATH, rtsp://...)")
+    parser.add_argument("--config", metavar="CFG", help="agent TOML configuration (source, camera, roi...)")
+    parser.add_argument("--pixel-format", help="bgr8, rgb8 or gray8 (default: the config's, else bgr8)")
+    parser.add_argument(
+        "--max-fps", type=float, help="analyse at most this many frames per second (default 5)"
+    )
+    if with_roi:
+        parser.add_argument("--roi", type=parse_roi, metavar="x,y,w,h", help="region of interest in pixels")
+        parser.add_argument(
+            "--stride", type=positive_int, help="pixel stride (default: the config's, else 1)"
+        )
+        parser.add_argument("--camera", dest="camera_id", help="camera id (default: the config's, else cam0)")
+
+
+def source_settings(args: argparse.Namespace, *, need_source: bool = True) -> SourceSettings:
+    """Settings from ``--config`` with the options on top, checked by the agent's own config rules.
+    Raises :class:`UsageError` naming the option or the file."""
+    overrides: dict[str, object] = {}
+    names = []
+    for dest, key, flag in (
+        ("source", "source.uri", "--source"),
+        ("pixel_format", "source.pixel_format", "--pixel-format"),
+        ("roi", "source.roi", "--roi"),
+        ("max_fps", "analysis.max_fps", "--max-fps"),
+        ("stride", "analysis.stride", "--stride"),
+        ("camera_id", "camera.id", "--camera"),
+    ):
+        value = getattr(args, dest, None)
+        if value is not None:
+            overrides[key] = list(value) if dest == "roi" else value
+            names.append(flag)
+    try:
+        if getattr(args, "config", None):
+            cfg = load_config(args.config, overrides, overrides_origin=f"{args.config} + {', '.join(names)}")
+        else:
+            if "source.uri" not in overrides:
+                if not need_source:
+                    overrides["source.uri"] = "synthetic:stationary"  # placeholder: no capture will run
+                else:
+                    raise UsageError("no source: pass --source SRC (or --config CFG with [source] uri)")
+            tree: dict = {}
+            for dotted, value in overrides.items():
+                section, key = dotted.split(".")
+                tree.setdefault(section, {})[key] = value
+            cfg = parse_config(tree, ", ".join(names) or "command line")
+    except ConfigError as exc:
+        raise UsageError(f"configuration error: {exc}") from None
+    return SourceSettings(
+        uri=cfg.source.uri,
+        pixel_format=cfg.source.pixel_format,
+        roi=None if cfg.source.roi is None else tuple(cfg.source.roi),
+        max_fps=cfg.analysis.max_fps,
+        stride=cfg.analysis.stride,
+        camera_id=cfg.camera.id,
+    )
+
+
+def make_source(uri: str, pixel_format: str) -> FrameSource:
+    try:
+        return open_source(uri, pixel_format=pixel_format)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def check_output(path: str, option: str) -> Path:
+    """A path a file can be written to (its folder exists and is writable, it is not a folder)."""
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{option} {path}: is a folder, want a file name")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"{option} {path}: folder {parent} is not writable")
+    return p
+
+
+def read_baseline(path: str, option: str = "--baseline") -> Baseline:
+    """The baseline at ``path``, or :class:`UsageError` naming the file and why it is refused."""
+    if Path(path).is_dir():
+        raise UsageError(f"{option} {path}: is a folder, want a baseline file")
+    try:
+        return load_baseline(path)
+    except FileNotFoundError:
+        raise UsageError(f"{option} {path}: no such file") from None
+    except BaselineError as exc:  # its message starts with the path
+        raise UsageError(f"{option}: refused: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot read it: {exc.strerror or exc}") from None

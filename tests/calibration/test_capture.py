@@ -1,0 +1,87 @@
+"""capture(): sampling like the agent, size / format changes skipped and counted, stalls and failures named."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+
+from camdrift.agent.frames import Frame, SourceCounters, SourceEnded, SourceError
+from camdrift.calibration.capture import CaptureError, Kernel, Progress, capture
+from tests.calibration.cli_fixtures import frames
+
+KERNEL = Kernel(thumb_size=(16, 16), grid=4)
+
+
+class ListSource:
+    """A finite source over given frames; ``None`` items are reads that time out, exceptions are raised."""
+
+    def __init__(self, items: list, fps: float = 5.0) -> None:
+        self.items, self.fps = items, fps
+        self.counters = SourceCounters()
+        self.opened = self.closed = 0
+
+    def open(self) -> None:
+        self.opened += 1
+        self._i = 0
+
+    def read(self, timeout: float) -> Frame | None:
+        if self._i >= len(self.items):
+            raise SourceEnded("end")
+        item = self.items[self._i]
+        self._i += 1
+        if isinstance(item, Exception):
+            raise item
+        if item is None:
+            return None
+        image, fmt = item
+        return Frame(image, self._i - 1, (self._i - 1) / self.fps, fmt)
+
+    def close(self) -> None:
+        self.closed += 1
+
+    def describe(self) -> str:
+        return "list:test"
+
+
+def test_size_and_format_changes_are_skipped_and_counted() -> None:
+    images = frames(0, 30)
+    items = [(im, "bgr8") for im in images]
+    items[5] = (cv2.resize(images[5], (320, 240)), "bgr8")
+    items[6] = (images[6][:, :, ::-1].copy(), "rgb8")
+    src = ListSource(items)
+    cap = capture(src, KERNEL, frames=100)
+    assert cap.ended and len(cap.stats) == 28
+    assert dict(cap.skipped) == {"size_changed": 1, "format_changed": 1}
+    assert cap.resolution == (160, 120) and cap.pixel_format == "bgr8"
+    assert np.array_equal(cap.first, images[0]) and np.array_equal(cap.last, images[-1])
+    assert src.opened == 1 and src.closed == 1
+
+
+def test_frames_are_sampled_at_max_fps_of_stream_time() -> None:
+    images = frames(0, 50)
+    cap = capture(ListSource([(im, "bgr8") for im in images], fps=25.0), KERNEL, duration=1.0, max_fps=5.0)
+    # 25 fps stream, 5 fps analysis: every fifth frame, and 1 s of stream time spans 6 analysed frames
+    assert np.allclose(cap.times, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+
+
+def test_stall_failure_and_unfit_first_frame_are_named() -> None:
+    with pytest.raises(CaptureError, match="list:test: no frame for 1 s"):
+        capture(ListSource([None] * 10), KERNEL, frames=5, stall_timeout=1.0)
+    with pytest.raises(CaptureError, match="list:test failed: cable"):
+        capture(ListSource([(frames(0, 1)[0], "bgr8"), SourceError("cable")]), KERNEL, frames=5)
+    roi = KERNEL._replace(roi=(100, 100, 100, 100))
+    with pytest.raises(CaptureError, match=r"160x120 bgr8.*roi"):
+        capture(ListSource([(frames(0, 1)[0], "bgr8")]), roi, frames=5)
+
+
+def test_progress_prints_lines_when_not_a_terminal() -> None:
+    out = io.StringIO()
+    p = Progress(20, "frames", stream=out)
+    for i in range(1, 21):
+        p.update(i)
+    p.close()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 10 and lines[-1].startswith("100% 20/20 frames")
