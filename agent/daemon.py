@@ -102,6 +102,7 @@ class Daemon:
         self.source: ReopeningSource | None = None
         self.sampler: FrameSampler | None = None
         self._last_progress = clock()
+        self._time_offset = 0.0  # s added to the source's stream time (see _continuous)
         self._next_status = 0.0
         self._next_metrics = 0.0
         self._next_ping = 0.0
@@ -166,8 +167,27 @@ class Daemon:
             self._handle(frame)
         self._periodic()
 
+    def _continuous(self, frame: Frame) -> Frame:
+        """The frame on a stream time that never goes back: a reopened camera or stream restarts its clock at 0,
+        and a restored engine state continues from where it stopped. Such a jump back is absorbed by an offset
+        (logged once per jump), so the engine keeps its windows instead of refusing every frame."""
+        t = frame.stream_time + self._time_offset
+        last = self.pipeline.engine.stream_time
+        if t < last:
+            step = 1.0 / self.config.analysis.max_fps
+            self._time_offset += last + step - t
+            log.info(
+                "stream time went back from %.3f s to %.3f s (source restarted); continuing from %.3f s",
+                last,
+                frame.stream_time,
+                last + step,
+            )
+            t = last + step
+        return frame if t == frame.stream_time else frame._replace(stream_time=t)
+
     def _handle(self, frame: Frame) -> None:
         p = self.pipeline
+        frame = self._continuous(frame)
         if frame.flag is not None and p.evidence is not None:
             problem = image_problem(frame.image, frame.pixel_format)
             if problem is None:

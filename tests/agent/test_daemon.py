@@ -302,3 +302,15 @@ def test_logs_carry_journald_priorities_under_systemd(baseline_file: Path, tmp_p
     assert lines and all(line[0] == "<" and line[2] == ">" for line in lines), lines
     assert any(line.startswith("<4>") and "resolution 320x240" in line for line in lines)  # a warning
     assert any(line.startswith("<6>") for line in lines)  # info
+
+
+def test_restart_continues_stream_time_and_keeps_the_windows(baseline_file: Path, tmp_path: Path) -> None:
+    """A replay after a restart starts its clock at 0 again: the agent carries on from the saved stream time
+    instead of refusing frames as out of order."""
+    args = ["--source", "synthetic:stationary?seed=4&frames=120&size=160x120"] + common(baseline_file, tmp_path)
+    assert run_agent(args).returncode == 0
+    res = run_agent(args)
+    assert res.returncode == 0, res.stderr
+    assert "stream time went back from 23.800 s to 0.000 s" in res.stderr
+    assert "earlier than the previous" not in res.stderr  # no frame refused
+    assert "restored engine state" in res.stderr
