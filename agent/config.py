@@ -170,9 +170,11 @@ class MqttConfig:
     tls_ca: str | None = _check(_nonempty, None)
     tls_cert: str | None = _check(_nonempty, None)
     tls_key: str | None = _check(_nonempty, None)
+    tls_key_password_file: str | None = _check(_nonempty, None)  # for an encrypted tls_key (never prompted)
+    tls: bool = False  # TLS with the system's CAs when tls_ca is not set
     tls_insecure: bool = False
+    protocol: Literal["5", "3.1.1"] = "5"
     keepalive: int = _check(_range(5, 65535), 30)  # s
-    qos_events: int = _check(_range(0, 2), 1)
     outbox_max_rows: int = _check(_range(1, 10**9), 100_000)
     outbox_max_bytes: int = _check(_range(1 << 16, 1 << 40), 64 << 20)
 

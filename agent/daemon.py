@@ -322,7 +322,7 @@ class Daemon:
     def _build_sinks(self, cfg: Config) -> list[Sink]:
         sinks: list[Sink] = []
         if cfg.sinks.console.enabled:
-            sinks.append(ConsoleSink())
+            sinks.append(ConsoleSink(fmt=cfg.sinks.console.format))
         if cfg.sinks.jsonl.path:
             sinks.append(JsonlSink(cfg.sinks.jsonl.path, self.sequencer))
         if self._make_sinks is not None:

@@ -62,9 +62,12 @@ def mqtt_sinks(cfg: Config, paths: AgentPaths, sequencer: Sequencer) -> list[Sin
         username=m.username,
         password_file=password_file,
         password_credential=credential,
+        protocol=m.protocol,
+        tls=m.tls,
         tls_ca=Path(m.tls_ca) if m.tls_ca else None,
         tls_cert=Path(m.tls_cert) if m.tls_cert else None,
         tls_key=Path(m.tls_key) if m.tls_key else None,
+        tls_key_password_file=Path(m.tls_key_password_file) if m.tls_key_password_file else None,
         tls_verify_hostname=not m.tls_insecure,
     )
     outbox = Outbox(paths.outbox, max_rows=m.outbox_max_rows, max_bytes=m.outbox_max_bytes)

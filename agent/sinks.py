@@ -98,14 +98,25 @@ def describe(message: Message) -> str | None:
 
 
 class ConsoleSink:
-    """Writes :func:`describe` lines for events to a stream (stdout by default)."""
+    """Writes events to a stream (stdout by default): :func:`describe` lines for a person (``fmt="text"``), or
+    each event's JSON payload on one line for a log collector (``fmt="json"``)."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, fmt: str = "text") -> None:
+        if fmt not in ("text", "json"):
+            raise ValueError(f"console format must be 'text' or 'json', got {fmt!r}")
         self._stream = stream if stream is not None else sys.stdout
+        self._fmt = fmt
+        self._sequencer = Sequencer()
         self._lock = threading.Lock()
 
     def send(self, message: Message, envelope: Envelope | None = None) -> None:
-        text = describe(message)
+        if self._fmt == "json":
+            if not isinstance(message, Event):
+                return
+            payload = encode(message, envelope) if envelope is not None else self._sequencer.encode(message)
+            text = payload.decode("utf-8")
+        else:
+            text = describe(message)
         if text is None:
             return
         with self._lock:

@@ -168,7 +168,7 @@ def test_values_are_typed(tmp_path):
     c = load_config(path)
     assert c.source.roi == (10, 20, 300, 200) and c.source.bit_depth == 12
     assert c.analysis.max_fps == 2.0 and isinstance(c.analysis.max_fps, float)
-    assert (c.mqtt.host, c.mqtt.port, c.mqtt.qos_events) == ("broker", 8883, 1)
+    assert (c.mqtt.host, c.mqtt.port, c.mqtt.protocol) == ("broker", 8883, "5")
     assert c.sinks.jsonl.path == "/tmp/e.jsonl" and c.sinks.console.enabled
     with pytest.raises(dataclasses.FrozenInstanceError):
         c.analysis.max_fps = 3.0

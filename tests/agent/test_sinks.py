@@ -67,3 +67,16 @@ def test_console_sink_prints_event_with_its_likely_cause() -> None:
     assert "[line3-cam1] drift.started luma (episode ep-1) at frame 120, t=24.0s" in text
     assert "    image darker than baseline" in text
     assert "also possible" not in text  # a single cause
+
+
+def test_console_sink_json_lines_for_log_collectors() -> None:
+    out = io.StringIO()
+    sink = ConsoleSink(out, fmt="json")
+    sink.send(drift_started())
+    sink.send(Metrics("line3-cam1", 122, 24.4, (), period_s=10.0))  # not an event: not printed
+    (line,) = out.getvalue().splitlines()
+    doc = json.loads(line)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["kind"] == "drift.started" and doc["frame_index"] == 120
+    with pytest.raises(ValueError, match="console format"):
+        ConsoleSink(out, fmt="xml")
