@@ -38,8 +38,8 @@ from camdrift.agent.sources.reopen import ReopeningSource
 
 log = logging.getLogger("camdrift.agent")
 
-STATUS_PERIOD_S = 30.0
-METRICS_PERIOD_S = 10.0
+STATUS_PERIOD_S = 60.0
+METRICS_PERIOD_S = 60.0
 _REPLAY_SCHEMES = ("video:", "dir:", "synthetic:")
 
 

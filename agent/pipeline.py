@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from camdrift.agent.activation_source import ActivationSampler
 from camdrift.agent.baseline import Baseline, BaselineError
 from camdrift.agent.decision import Decision
 from camdrift.agent.engine import DriftEngine
 from camdrift.agent.events import Cause, Event, GroupMetric, GroupState, Message, Metrics, Sequencer, State
 from camdrift.agent.evidence import EvidenceSpool
 from camdrift.agent.frames import Frame
+from camdrift.agent.model import ModelError
 from camdrift.agent.sinks import Sink
 from camdrift.kernels import frame_stats
 
@@ -68,6 +70,7 @@ class Pipeline:
         wall_clock: Callable[[], float] = time.time,
         engine: DriftEngine | None = None,
         sequencer: Sequencer | None = None,
+        activations: ActivationSampler | None = None,
     ) -> None:
         self.baseline = baseline
         self.sequencer = sequencer if sequencer is not None else Sequencer()
@@ -76,6 +79,9 @@ class Pipeline:
         self.sinks = list(sinks)
         self.evidence = evidence
         self.engine = engine if engine is not None else DriftEngine(baseline, camera_id=camera_id)
+        self.activations = activations  # checked against the baseline's model (refuses another model file)
+        if activations is not None:
+            activations.check(baseline.activations)
         self.counters = PipelineCounters()
         self._recent: deque[np.ndarray] = deque(maxlen=keep_frames)
         self._wall = wall_clock
@@ -113,7 +119,13 @@ class Pipeline:
             under_threshold=b.under_threshold,
             over_threshold=b.over_threshold,
         )
-        decisions = self.engine.update(stats, frame.frame_index, frame.stream_time).decisions
+        act = None
+        if self.activations is not None and self.engine.activations is not None:
+            try:
+                act = self.activations.summary(frame)
+            except ModelError as exc:  # counted by reason, never fed to the statistics
+                self.engine.activations.reject(str(exc).split(":", 1)[0])
+        decisions = self.engine.update(stats, frame.frame_index, frame.stream_time, activations=act).decisions
         self.counters.analysed += 1
         self._recent.append(frame.image)
         self.last_frame = frame
@@ -201,19 +213,36 @@ class Pipeline:
     def group_states(self) -> tuple[GroupState, ...]:
         eng = self.engine
         warming = not eng.window.full
+        scores: list[float | None] = (
+            [None] * len(eng.groups) if eng.last is None else [float(v) for v in eng.last.scores]
+        )
+        scores += [float(max(c.pos, c.neg)) for c in eng.cusums]
         out = []
-        for g in (*eng.groups, *eng.cusum_groups):
+        for g, score in zip((*eng.groups, *eng.cusum_groups), scores, strict=True):
             verdict = "warming_up" if warming and not g.name.startswith("cusum.") else g.state
             out.append(
                 GroupState(
                     group=g.name,
                     verdict=verdict,
                     episode_id=(eng.episodes.current or None) if g.state == "drift" else None,
-                    score=None,
+                    score=score if score is None or np.isfinite(score) else None,
                     threshold=float(g.drift),
                     since=self._since.get(g.name),
                 )
             )
+        if eng.activations is not None:
+            m = eng.activations
+            for i, g in enumerate(m.groups):
+                out.append(
+                    GroupState(
+                        group=g.name,
+                        verdict="warming_up" if not m.full else g.state,
+                        episode_id=(eng.episodes.current or None) if g.state == "drift" else None,
+                        score=None if m.last is None else float(m.last.scores[i]),
+                        threshold=float(g.drift),
+                        since=self._since.get(g.name),
+                    )
+                )
         return tuple(out)
 
     def state(self) -> State:
@@ -237,6 +266,11 @@ class Pipeline:
             groups.append(GroupMetric(name, name.split(".")[0], value, float(th.drift[i])))
         for c, g in zip(eng.cusums, eng.cusum_groups, strict=True):
             groups.append(GroupMetric(g.name, "cusum", float(max(c.pos, c.neg)), float(g.drift)))
+        if eng.activations is not None:
+            m = eng.activations
+            for i, g in enumerate(m.groups):
+                value = None if m.last is None else float(m.last.scores[i])
+                groups.append(GroupMetric(g.name, "act", value, float(g.drift)))
         return Metrics(
             camera_id=self.camera_id,
             frame_index=None if f is None else f.frame_index,
@@ -247,7 +281,7 @@ class Pipeline:
 
     def _publish_state_if_changed(self, frame: Frame) -> None:
         eng = self.engine
-        key = (not eng.window.full, tuple((g.name, g.state) for g in (*eng.groups, *eng.cusum_groups)))
+        key = (not eng.window.full, tuple((g.name, g.state) for g in eng.all_groups))
         if key == self._verdicts:
             return
         before = dict(self._verdicts[1]) if self._verdicts else {}
