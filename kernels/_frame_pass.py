@@ -125,6 +125,8 @@ def _lap_span(up, mid, dn, j_lo, j_hi, s, out):
         a1 = np.int32(0)
         a2 = np.int32(0)
         aa = np.int32(0)
+        # Two copies of one loop on purpose: with the index k*s for a runtime s, LLVM cannot prove unit stride and
+        # the stride-1 case (the one the speed target is about) would not vectorise.
         if s == 1:
             for k in range(j, e):
                 u = np.uint64(k)
