@@ -10,7 +10,8 @@ from importlib.metadata import entry_points
 from camdrift.agent.bench import frame_kernels
 
 # Further sections (agent load, detection, ...) register under this entry-point group as an object with
-# ``name``, ``flag``, ``help`` and ``run(args) -> dict`` (printed as a table unless --json). Sections that need
+# ``name``, ``flag``, ``help``, ``run(args)`` returning a record with ``as_dict()`` and ``format()`` (printed unless
+# --json), and optionally ``add_arguments(parser)`` for options of its own. Sections that need
 # calibration live in calibration/, so the agent never imports it.
 SECTION_GROUP = "camdrift.bench_sections"
 
@@ -50,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-kernels", action="store_true", help="skip the frame-kernel section")
     for section in _sections():
         p.add_argument(section.flag, dest=f"section_{section.name}", action="store_true", help=section.help)
+        if hasattr(section, "add_arguments"):  # a section's own options, e.g. --detection's --peers
+            section.add_arguments(p)
     p.set_defaults(func=run)
 
 

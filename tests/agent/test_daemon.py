@@ -307,7 +307,9 @@ def test_logs_carry_journald_priorities_under_systemd(baseline_file: Path, tmp_p
 def test_restart_continues_stream_time_and_keeps_the_windows(baseline_file: Path, tmp_path: Path) -> None:
     """A replay after a restart starts its clock at 0 again: the agent carries on from the saved stream time
     instead of refusing frames as out of order."""
-    args = ["--source", "synthetic:stationary?seed=4&frames=120&size=160x120"] + common(baseline_file, tmp_path)
+    args = ["--source", "synthetic:stationary?seed=4&frames=120&size=160x120"] + common(
+        baseline_file, tmp_path
+    )
     assert run_agent(args).returncode == 0
     res = run_agent(args)
     assert res.returncode == 0, res.stderr

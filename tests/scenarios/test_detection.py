@@ -20,16 +20,13 @@ import pytest
 from camdrift.agent.baseline import Baseline
 from camdrift.agent.engine import DriftEngine
 from camdrift.agent.scenarios import SCENARIOS, scenario_stream
-from camdrift.calibration.build import build_baseline
+from camdrift.calibration.scenario_suite import SIZE, SUDDEN, TEST_SEED, first_affected, reference
 from camdrift.kernels import FrameStats, frame_stats
 
 pytestmark = pytest.mark.slow
 
-SIZE = (320, 240)
-REF_SEED, TEST_SEED = 101, 202
-WINDOW = 20
-SUDDEN = ("gain_step", "gain_step_dark", "gamma", "white_balance", "defocus", "camera_shift", "smudge", "noise",
-          "new_product")  # fmt: skip
+# The reference, the streams and the first affected frame come from the scenario suite that
+# `camdrift bench --detection` runs (one implementation); tests/scenarios/test_suite.py checks the bench agrees.
 # analysed frames from the first affected frame to drift.started, measured on seed TEST_SEED
 PINNED_DELAY = {
     "gain_step": 2,
@@ -45,22 +42,8 @@ PINNED_DELAY = {
 PINNED_LAMP_FRAME = 534
 
 
-def _stats(name: str, n: int, seed: int, fps: float | None = None) -> list[FrameStats]:
-    return [frame_stats(f.image) for f in scenario_stream(name, n, seed=seed, size=SIZE, fps=fps)]
-
-
-@lru_cache(maxsize=2)
-def _baseline(fps: float, n: int = 3000) -> Baseline:
-    return build_baseline(
-        _stats("stationary", n, REF_SEED, fps),
-        camera_id="line-3",
-        source=f"stationary scenario, seed {REF_SEED}, {n} frames at {fps:g} fps",
-        resolution=SIZE,
-        window=WINDOW,
-        fps=fps,
-        seed=0,
-        created_at="2026-01-01T00:00:00+00:00",
-    )
+def _baseline(fps: float) -> Baseline:
+    return reference(fps).baseline  # 3000 healthy frames of seed 101, window 20, cached per process
 
 
 def _first_drift(baseline: Baseline, stats: list[FrameStats], times: list[float]):
@@ -89,27 +72,13 @@ def test_stationary_stream_raises_no_drift_event() -> None:
     assert drift_events == []
 
 
-def _first_affected(name: str, n: int) -> int:
-    """First frame that differs from the healthy render of the same seed: the onset itself for a camera or
-    lighting change, the first frame a new product is in view for a content change."""
-    drifted = scenario_stream(name, n, seed=TEST_SEED, size=SIZE)
-    healthy = scenario_stream("stationary", n, seed=TEST_SEED, size=SIZE)
-    onset = SCENARIOS[name].onset_frame
-    return next(
-        d.index
-        for d, h in zip(drifted, healthy, strict=True)
-        if d.index >= onset and (d.image != h.image).any()
-    )
-
-
 @lru_cache(maxsize=1)
 def _sudden_results() -> dict[str, tuple[int | None, str]]:
     """name -> (analysed frames from the first affected frame to drift.started, top cause)."""
     b = _baseline(5.0)
     out = {}
     for name in (*SUDDEN, "new_variant_matched"):
-        n = SCENARIOS[name].onset_frame + 100
-        start = _first_affected(name, n)
+        start = first_affected(name)
         frames = list(scenario_stream(name, start + 31, seed=TEST_SEED, size=SIZE))
         d = _first_drift(b, [frame_stats(f.image) for f in frames], [f.t for f in frames])
         out[name] = (None, "") if d is None else (d.frame_index - start, d.top_cause)
@@ -132,7 +101,8 @@ def test_median_delay_within_10_frames() -> None:
 
 def test_histogram_matched_variant_is_left_to_the_activation_monitor() -> None:
     """A new object whose colour histograms match the usual product's is invisible to low-level statistics by
-    construction; the activation monitor is what catches it. Pinned so a change shows."""
+    construction: the pixel groups do not fire. The activation group catches it (test_activation_detection.py).
+    Pinned so a change shows."""
     assert _sudden_results()["new_variant_matched"] == (None, "")
 
 
