@@ -22,6 +22,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from camdrift.agent import activation_baseline
+from camdrift.agent.activation_baseline import ActivationReference
+
 FORMAT = "camdrift-baseline"
 FORMAT_VERSION = 1
 GROUPS = ("blue", "green", "red", "luma")
@@ -104,6 +107,8 @@ class Baseline:
     gives it so that passing products do not read as a camera move; grid_log_sharpness, grid_luma: (gh, gw) float64
     reference means per cell; grid_sharpness_sd, grid_luma_sd: (gh, gw) null sd of their window means.
     reference_frames: the per-frame features the baseline was built from (:class:`ReferenceFrames`), or None.
+    activations: the optional activation group (:class:`~camdrift.agent.activation_baseline.ActivationReference`),
+    or None for a pixel-statistics-only baseline.
     """
 
     camera_id: str
@@ -139,6 +144,7 @@ class Baseline:
     thresholds: Thresholds
     format_version: int = FORMAT_VERSION
     reference_frames: ReferenceFrames | None = None
+    activations: ActivationReference | None = None
 
     @property
     def n_bins(self) -> int:
@@ -181,7 +187,8 @@ def _to_parts(b: Baseline) -> tuple[dict, dict[str, np.ndarray]]:
     header = {
         f.name: getattr(b, f.name)
         for f in dataclasses.fields(b)
-        if f.name not in _ARRAY_FIELDS and f.name not in ("thresholds", "format_version", "reference_frames")
+        if f.name not in _ARRAY_FIELDS
+        and f.name not in ("thresholds", "format_version", "reference_frames", "activations")
     }
     header["roi"] = None if b.roi is None else list(b.roi)
     header["resolution"] = list(b.resolution)
@@ -197,6 +204,9 @@ def _to_parts(b: Baseline) -> tuple[dict, dict[str, np.ndarray]]:
     if b.reference_frames is not None:  # optional arrays: files without them still load (and hash) as before
         for name, a in b.reference_frames._asdict().items():
             arrays[f"frames.{name}"] = np.ascontiguousarray(a)
+    if b.activations is not None:  # optional too: baselines without it hash as before
+        header["activations"], act_arrays = activation_baseline.to_parts(b.activations)
+        arrays |= act_arrays
     header["format"] = FORMAT
     header["version"] = b.format_version
     return header, arrays
@@ -290,7 +300,11 @@ def load_baseline(path: str | Path) -> Baseline:
         th["notes"] = tuple(th["notes"])
         for name in _THRESHOLD_ARRAYS:
             th[name] = arrays[f"thresholds.{name}"]
-        fields = {k: v for k, v in header.items() if k not in ("format", "version", "sha256", "thresholds")}
+        fields = {
+            k: v
+            for k, v in header.items()
+            if k not in ("format", "version", "sha256", "thresholds", "activations")
+        }
         fields["roi"] = None if fields["roi"] is None else tuple(fields["roi"])
         for key in ("resolution", "thumb_size", "scalar_names"):
             fields[key] = tuple(fields[key])
@@ -300,6 +314,8 @@ def load_baseline(path: str | Path) -> Baseline:
             fields["reference_frames"] = ReferenceFrames(
                 **{name: arrays[f"frames.{name}"] for name in ReferenceFrames._fields}
             )
+        if "activations" in header:
+            fields["activations"] = activation_baseline.from_parts(header["activations"], arrays)
         return Baseline(thresholds=Thresholds(**th), format_version=version, **fields)
     except (KeyError, TypeError) as exc:
         raise BaselineError(f"{path}: baseline is missing or has a malformed field ({exc})") from exc

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 __all__ = [
     "AnalysisConfig", "BaselineConfig", "CameraConfig", "Config", "ConfigError", "ConsoleSinkConfig",
-    "EvidenceConfig", "JsonlSinkConfig", "MqttConfig", "SinksConfig", "SourceConfig", "StateConfig",
+    "ActivationsConfig", "EvidenceConfig", "JsonlSinkConfig", "MqttConfig", "SinksConfig", "SourceConfig", "StateConfig",
     "add_config_arguments", "config_from_args", "load_config",
 ]  # fmt: skip
 
@@ -194,6 +194,67 @@ class EvidenceConfig:
     rate: float = _check(_range(0, 3600), 12.0)  # captures per hour at most
 
 
+_TRIPLE = r"\s*[-+0-9.eE]+\s*,\s*[-+0-9.eE]+\s*,\s*[-+0-9.eE]+\s*"
+
+
+def triple(text: str) -> tuple[float, float, float]:
+    """ "0.485, 0.456, 0.406" -> (0.485, 0.456, 0.406)."""
+    a, b, c = (float(v) for v in text.split(","))
+    return a, b, c
+
+
+@dataclass(frozen=True)
+class ActivationsConfig:
+    """The ``[activations]`` section: the model whose activations are watched (content drift).
+
+    The agent runs the model and preprocessing recorded in the baseline (calibrate --model); the preprocessing
+    keys here are what ``camdrift calibrate`` records. Compute objects get plain values (:meth:`preprocess`).
+    """
+
+    enabled: bool = False
+    model: str | None = _check(_nonempty, None)  # path of the .onnx file (must be the calibrated one)
+    output: str | None = _check(_nonempty, None)  # tensor to summarise; None: the baseline's
+    output_layout: Literal["nchw", "nhwc"] = "nchw"  # layout of a 4-D output tensor
+    every_n: int = _check(_range(1, 10_000), 5)  # the model runs on every n-th analysed frame
+    threads: int = _check(_range(1, 64), 1)  # onnxruntime intra- and inter-op threads
+    input_width: int = _check(_range(1, 8192), 224)
+    input_height: int = _check(_range(1, 8192), 224)
+    crop: Roi | None = None  # (x, y, w, h) frame pixels cut before resizing; None: whole frame
+    colour: Literal["rgb", "bgr"] = "rgb"  # channel order the model expects
+    scale: float = _check(_range(0, 1e6, lo_open=True), 1.0 / 255.0)  # multiplies 0..255 pixel values
+    mean: str = _check(_pattern(_TRIPLE, "three comma-separated numbers"), "0.485, 0.456, 0.406")
+    std: str = _check(_pattern(_TRIPLE, "three comma-separated numbers"), "0.229, 0.224, 0.225")
+    layout: Literal["nchw", "nhwc"] = "nchw"  # input tensor layout
+    dtype: Literal["float32", "float16", "uint8"] = "float32"  # input tensor dtype
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        if self.enabled and self.model is None:
+            out.append(("model", "needed when activations are enabled"))
+        for key in ("mean", "std"):
+            try:
+                values = triple(getattr(self, key))
+            except ValueError:
+                out.append((key, f"must be three comma-separated numbers, got {getattr(self, key)!r}"))
+                continue
+            if key == "std" and min(values) <= 0:
+                out.append(("std", "must be three positive numbers"))
+        return out
+
+    def preprocess_args(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`camdrift.agent.model.Preprocess` (kept import-free here)."""
+        return {
+            "size": (self.input_width, self.input_height),
+            "crop": self.crop,
+            "colour": self.colour,
+            "scale": self.scale,
+            "mean": triple(self.mean),
+            "std": triple(self.std),
+            "layout": self.layout,
+            "dtype": self.dtype,
+        }
+
+
 @dataclass(frozen=True)
 class Config:
     source: SourceConfig  # required: source.uri has no default
@@ -204,6 +265,7 @@ class Config:
     sinks: SinksConfig = field(default_factory=SinksConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
+    activations: ActivationsConfig = field(default_factory=ActivationsConfig)
 
 
 class ConfigError(ValueError):

@@ -22,12 +22,14 @@ from importlib.metadata import PackageNotFoundError, version
 
 import numba
 
+from camdrift.agent.activation_source import ActivationSampler
 from camdrift.agent.baseline import Baseline, BaselineError, load_baseline
 from camdrift.agent.config import Config
 from camdrift.agent.engine import DriftEngine
 from camdrift.agent.events import Event, Sequencer, Status
 from camdrift.agent.evidence import EvidenceSpool
 from camdrift.agent.frames import Frame, FrameSource, SourceEvent, image_problem
+from camdrift.agent.model import ModelRunner
 from camdrift.agent.notify import Notifier
 from camdrift.agent.paths import AgentPaths, agent_paths
 from camdrift.agent.pipeline import Pipeline
@@ -299,7 +301,7 @@ class Daemon:
         )
 
     def _build_pipeline(self, cfg: Config, baseline: Baseline, *, restore: bool) -> Pipeline:
-        engine = DriftEngine(baseline, camera_id=cfg.camera.id)
+        engine = DriftEngine(baseline, camera_id=cfg.camera.id, activations=cfg.activations.enabled)
         if restore and self.paths.engine_state.exists():
             try:
                 engine.load_state(str(self.paths.engine_state))
@@ -308,7 +310,7 @@ class Daemon:
                 log.warning(
                     "engine state %s not restored (starting fresh windows): %s", self.paths.engine_state, exc
                 )
-                engine = DriftEngine(baseline, camera_id=cfg.camera.id)
+                engine = DriftEngine(baseline, camera_id=cfg.camera.id, activations=cfg.activations.enabled)
         return Pipeline(
             baseline,
             camera_id=cfg.camera.id,
@@ -317,7 +319,33 @@ class Daemon:
             engine=engine,
             wall_clock=self._wall,
             sequencer=self.sequencer,
+            activations=self._activation_sampler(cfg, baseline),
         )
+
+    def _activation_sampler(self, cfg: Config, baseline: Baseline) -> ActivationSampler | None:
+        """The model runner of ``[activations]``, with the model and preprocessing the baseline recorded; a
+        model file other than the calibrated one is refused (both hashes named)."""
+        a = cfg.activations
+        if not a.enabled:
+            return None
+        ref = baseline.activations
+        if ref is None:
+            raise StartupError(
+                "activations.enabled, but the baseline has no activation group (calibrate --model)"
+            )
+        if a.output is not None and a.output != ref.output:
+            raise StartupError(
+                f"activations.output {a.output!r} differs from the baseline's tensor {ref.output!r}"
+            )
+        try:
+            runner = ModelRunner(
+                a.model, ref.output, ref.preprocess, threads=a.threads, output_layout=ref.output_layout
+            )
+            sampler = ActivationSampler(runner, ref.every_n)
+            sampler.check(ref)
+        except ValueError as exc:  # ModelError, ModelMismatchError
+            raise StartupError(f"activations: {exc}") from None
+        return sampler
 
     def _build_sinks(self, cfg: Config) -> list[Sink]:
         sinks: list[Sink] = []

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from camdrift.agent.activation_monitor import ActivationMonitor
 from camdrift.agent.baseline import Baseline
 from camdrift.agent.decision import Decision, Episodes, GroupState
 from camdrift.agent.engine_state import load_engine_state, save_engine_state
@@ -53,7 +54,8 @@ class DriftEngine:
     recovers; minute_buckets / hour_buckets: long-window lengths (default 24 h of minutes, 30 days of hours);
     cusum_min_frames: a closed minute bucket with fewer frames is not fed to the CUSUM; explain_frames: the
     last frames a sudden change is explained from; tolerance: relative band around each reference mean that
-    slow-drift forecasts count down to (0.10 = +-10 %).
+    slow-drift forecasts count down to (0.10 = +-10 %); activations: watch the baseline's activation group, if
+    it has one (False: the agent runs no model, so the group would only ever warm up).
 
     ``update(stats_or_features, frame_index, stream_time) -> self``; :attr:`decisions` holds what that frame
     decided. A seeded shift (the light 15 % down from frame 50) and where it is caught:
@@ -86,6 +88,7 @@ class DriftEngine:
         cusum_min_frames: int = 1,
         explain_frames: int = 5,
         tolerance: float = 0.10,
+        activations: bool = True,
     ) -> None:
         self.baseline = baseline
         self.camera_id = baseline.camera_id if camera_id is None else camera_id
@@ -121,6 +124,17 @@ class DriftEngine:
             for s in baseline.scalar_names
         ]
         self.episodes = Episodes(self.camera_id, baseline.baseline_id)
+        # the activation group (optional): its own window of activation samples, arriving every n-th frame
+        self.activations = (
+            None
+            if baseline.activations is None or not activations
+            else ActivationMonitor(
+                baseline.activations,
+                persistence=persistence,
+                # recovery is counted in samples, one per every_n frames: the same stream time as the others'
+                recovery=max(1, -(-recovery // baseline.activations.every_n)),
+            )
+        )
         centers = []
         for e in baseline.edges:
             centers.append(0.5 * (e[:-1] + e[1:] - 1).astype(np.float64))
@@ -156,8 +170,15 @@ class DriftEngine:
             )
         return f
 
-    def update(self, x: FrameStats | FrameFeatures, frame_index: int, stream_time: float) -> DriftEngine:
-        """Add one analysed frame observed at ``stream_time`` (s, non-decreasing)."""
+    def update(
+        self,
+        x: FrameStats | FrameFeatures,
+        frame_index: int,
+        stream_time: float,
+        activations: np.ndarray | None = None,
+    ) -> DriftEngine:
+        """Add one analysed frame observed at ``stream_time`` (s, non-decreasing), with its (C,) activation
+        summary when the model ran on it (ignored if the baseline has no activation group)."""
         if stream_time < self.stream_time:
             raise ValueError(
                 f"stream time {stream_time} s is earlier than the previous frame's {self.stream_time} s"
@@ -194,6 +215,8 @@ class DriftEngine:
                 self.alert_start = self.frames if self.alert_start < 0 else self.alert_start
             else:
                 self.alert_start = -1
+        if activations is not None and self.activations is not None:
+            transitions += self.activations.update(activations).transitions
         sudden = any(g.drift_detected for g in self.groups)
         # A minute bucket that saw a sudden change in drift measures that change, not a slow drift: not fed.
         tainted, self._bucket_tainted = (
@@ -234,6 +257,10 @@ class DriftEngine:
             i = self.baseline.scalar_names.index(group[6:])
             c = self.cusums[i]
             return max(c.pos, c.neg), c.h
+        if group.startswith("act."):
+            m = self.activations
+            i = m.ref.names.index(group)
+            return (float(m.last.scores[i]) if m.last is not None else 0.0), float(m.ref.drift[i])
         i = self._names.index(group)
         score = float(self.last.scores[i]) if self.last is not None else 0.0
         return score, float(self.baseline.thresholds.drift[i])
@@ -253,6 +280,8 @@ class DriftEngine:
             out += [("shift_x_px", ws.shift_px[0]), ("shift_y_px", ws.shift_px[1])]
         for s, c in zip(self.baseline.scalar_names, self.cusums, strict=True):
             out.append((f"cusum.{s}", c.value))
+        if self.activations is not None:
+            out += self.activations.numbers()
         return tuple(out)
 
     def _recent_stats(self) -> tuple[WindowStats, np.ndarray]:
@@ -340,6 +369,12 @@ class DriftEngine:
                 scalar_names=b.scalar_names,
                 scalar_mean=b.scalar_mean,
             )
+        if group.startswith("act.") and kind != "drift.ended":
+            # content seen by the model; pixel statistics holding make "new variant" the likely reading
+            held = 0.0
+            if self.last is not None:
+                held = float(np.max(self.last.scores / b.thresholds.drift))
+            causes = tuple(sorted((self.activations.cause(held), *causes), key=lambda c: -c.score))
         if slow and (not causes or causes[0].score < 1.0):
             # nothing sudden in the last frames: this is the slow drift the long windows are tracking
             causes = self._slow_causes()
@@ -367,9 +402,18 @@ class DriftEngine:
     # --- state --------------------------------------------------------------------------------------------------
 
     @property
+    def all_groups(self) -> tuple:
+        """Every group state: pixel statistics, CUSUMs, then the activation group's (if any)."""
+        act = () if self.activations is None else tuple(self.activations.groups)
+        return (*self.groups, *self.cusum_groups, *act)
+
+    @property
     def nbytes(self) -> int:
-        """Bytes held by the windows (sliding ring, minute and hour buckets)."""
-        return self.window.nbytes + self.minutes.nbytes + self.hours.nbytes
+        """Bytes held by the windows (sliding ring, minute and hour buckets, activation window)."""
+        act = (
+            0 if self.activations is None else sum(a.nbytes for a in self.activations.state_arrays().values())
+        )
+        return self.window.nbytes + self.minutes.nbytes + self.hours.nbytes + act
 
     @property
     def state(self) -> EngineState:
@@ -379,7 +423,7 @@ class DriftEngine:
             stream_time=self.stream_time,
             window_count=self.window.count,
             episode_id=self.episodes.current,
-            groups=tuple((g.name, g.state) for g in (*self.groups, *self.cusum_groups)),
+            groups=tuple((g.name, g.state) for g in self.all_groups),
             nbytes=self.nbytes,
         )
 

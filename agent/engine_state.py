@@ -35,7 +35,9 @@ def save_engine_state(engine: Any, path: str | Path) -> None:
         arrays[f"window.{name}.sum"] = ring.sum
     arrays |= _buckets("minutes", engine.minutes) | _buckets("hours", engine.hours)
     arrays["cusum"] = np.array([[c.pos, c.neg] for c in engine.cusums], np.float64).reshape(-1, 2)
-    groups = [*engine.groups, *engine.cusum_groups]
+    groups = list(engine.all_groups)
+    if engine.activations is not None:
+        arrays |= engine.activations.state_arrays()
     arrays["groups"] = np.array([[_STATES.index(g.state), g.above, g.below] for g in groups], np.int64)
     ring = engine.window.rings.scalars
     header = {
@@ -58,6 +60,8 @@ def save_engine_state(engine: Any, path: str | Path) -> None:
         "was_sudden": bool(engine._was_sudden),
         "bucket_tainted": bool(engine._bucket_tainted),
     }
+    if engine.activations is not None:
+        header["activations"] = engine.activations.state_header()
     header["sha256"] = _digest(header, arrays)
     atomic_write(path, pack_npz(header, arrays))
 
@@ -79,7 +83,7 @@ def load_engine_state(engine: Any, path: str | Path) -> None:
         raise EngineStateError(
             f"{path}: state belongs to camera {header['camera_id']!r}, not {engine.camera_id!r}"
         )
-    groups = [*engine.groups, *engine.cusum_groups]
+    groups = list(engine.all_groups)
     if header["group_names"] != [g.name for g in groups]:
         raise EngineStateError(f"{path}: state's statistics differ from this engine's")
     try:
@@ -98,6 +102,10 @@ def load_engine_state(engine: Any, path: str | Path) -> None:
         for g, (state, above, below) in zip(groups, arrays["groups"], strict=True):
             g.state, g.above, g.below = _STATES[int(state)], int(above), int(below)
             g.transition = None
+        if engine.activations is not None:
+            engine.activations.restore(header["activations"], arrays)
+    except ValueError as exc:
+        raise EngineStateError(f"{path}: activation window does not fit: {exc}") from exc
     except KeyError as exc:
         raise EngineStateError(f"{path}: engine state is missing {exc}") from exc
     engine.frames = int(header["frames"])

@@ -78,7 +78,11 @@ class Pipeline:
         self.camera_id = camera_id
         self.sinks = list(sinks)
         self.evidence = evidence
-        self.engine = engine if engine is not None else DriftEngine(baseline, camera_id=camera_id)
+        self.engine = (
+            engine
+            if engine is not None
+            else DriftEngine(baseline, camera_id=camera_id, activations=activations is not None)
+        )
         self.activations = activations  # checked against the baseline's model (refuses another model file)
         if activations is not None:
             activations.check(baseline.activations)

@@ -16,12 +16,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from camdrift.agent.baseline import save_baseline
+from camdrift.agent.baseline import Baseline, save_baseline
 from camdrift.agent.synthetic import ProductionLine
 from camdrift.agent.tap import FrameTap
 from camdrift.calibration.build import build_baseline
@@ -91,7 +92,10 @@ def measure(
     analysis_fps: float = 5.0,
     seconds: float = 20.0,
     warmup: float = 5.0,
+    activations: Callable[[Baseline, list[np.ndarray]], tuple[Baseline, str]] | None = None,
 ) -> AgentLoad:
+    """activations: adds the activation group: called with the pixel baseline and the rendered reference frames,
+    returns the baseline with the group and the ``[activations]`` config text that enables it."""
     line = ProductionLine(seed=1, width=width, height=height, fps=offer_fps)
     pool = [line.frame(i) for i in range(48)]
     stats = [frame_stats(f) for f in pool] + [frame_stats(line.frame(i)) for i in range(48, 160)]
@@ -104,6 +108,9 @@ def measure(
         fps=analysis_fps,
         n_replicates=300,
     )
+    act_config = ""
+    if activations is not None:
+        baseline, act_config = activations(baseline, [*pool, *(line.frame(i) for i in range(48, 160))])
     name = f"bench-{uuid.uuid4().hex[:10]}"
     with tempfile.TemporaryDirectory(prefix="camdrift-bench-") as tmp:
         save_baseline(baseline, Path(tmp) / "baseline.npz")
@@ -111,7 +118,7 @@ def measure(
         cfg.write_text(
             f'[camera]\nid = "bench"\n[source]\nuri = "shm:{name}"\n[analysis]\nmax_fps = {analysis_fps}\n'
             f'[baseline]\npath = "{tmp}/baseline.npz"\n[state]\ndir = "{tmp}/state"\n'
-            "[sinks.console]\nenabled = false\n[evidence]\nmax_bytes = 0\n"
+            "[sinks.console]\nenabled = false\n[evidence]\nmax_bytes = 0\n" + act_config
         )
         tap = FrameTap(name, capacity=width * height * 3)
         agent = subprocess.Popen(

@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from camdrift.agent.baseline import Baseline, ReferenceFrames, save_baseline
+from camdrift.calibration.activation_options import add_model_arguments, plan_from_args, summary_lines
 from camdrift.calibration.build import build_from_frames, reference_frames
 from camdrift.calibration.capture import Capture, CaptureError, Kernel, Progress, capture
 from camdrift.calibration.gates import Finding, run_gates
@@ -57,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-frames", action="store_true", help="do not keep per-frame features (cannot merge)")
     p.add_argument("--force", action="store_true", help="write the baseline even when a gate fails")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_model_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -89,6 +91,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.bins < 2:
         raise UsageError(f"--bins must be >= 2, got {args.bins}")
     out = check_output(args.out, "--out")
+    plan = plan_from_args(args)  # --model: the activation group (UsageError naming the option)
     kernel = Kernel(
         pixel_format=s.pixel_format,
         roi=s.roi,
@@ -101,7 +104,13 @@ def _run(args: argparse.Namespace) -> int:
     progress = None if args.quiet else Progress(total, unit)
     started = time.monotonic()
     cap = capture(
-        source, kernel, frames=args.frames, duration=args.duration, max_fps=s.max_fps, progress=progress
+        source,
+        kernel,
+        frames=args.frames,
+        duration=args.duration,
+        max_fps=s.max_fps,
+        progress=progress,
+        on_frame=None if plan is None else plan.on_frame,
     )
     if not cap.stats:
         skipped = ", ".join(f"{n} {r}" for r, n in cap.skipped.items()) or "none read"
@@ -154,8 +163,17 @@ def _run(args: argparse.Namespace) -> int:
         return fail(NAME, f"cannot calibrate from {cap.source}: {exc}")
     notes = baseline.thresholds.notes + tuple(str(f) for f in findings)
     baseline = _with_notes(baseline, notes, None if args.no_frames else keep_frames(frames))
+    if plan is not None:
+        try:
+            baseline = plan.add_group(
+                baseline, keep, n_replicates=args.replicates, budget_days=args.budget_days
+            )
+        except ValueError as exc:
+            return fail(NAME, f"cannot calibrate the activation group with {args.model}: {exc}")
     save_baseline(baseline, out)
     print(summary(baseline, cap, findings, out=str(out), seconds=time.monotonic() - started))
+    if plan is not None:
+        print("\n".join(summary_lines(baseline, plan)))
     return EXIT_OK
 
 

@@ -15,7 +15,7 @@ from typing import NamedTuple, TextIO
 
 import numpy as np
 
-from camdrift.agent.frames import FrameSource, SourceEnded, SourceError
+from camdrift.agent.frames import Frame, FrameSource, SourceEnded, SourceError
 from camdrift.agent.sampler import FrameSampler
 from camdrift.kernels import FrameStats, frame_stats
 
@@ -117,12 +117,14 @@ def capture(
     stall_timeout: float = 10.0,
     progress: Progress | None = None,
     check: Callable[[str, tuple[int, int]], None] | None = None,
+    on_frame: Callable[[Frame], None] | None = None,
 ) -> Capture:
     """Read ``frames`` analysed frames, or ``duration`` s of stream time, from ``source`` (opened and closed here).
 
     Raises :class:`CaptureError` naming the source when it cannot be opened, fails, stalls for ``stall_timeout``
     s, or when the first frame does not fit the kernel parameters (e.g. an ROI outside the frame) or
     ``check(pixel_format, (w, h))`` (raising ValueError naming the mismatch, e.g. ``Baseline.check_frames``).
+    ``on_frame(frame)`` sees every captured frame, in order (e.g. to run a vision model on it).
     """
     if (frames is None) == (duration is None):
         raise ValueError("give exactly one of frames and duration")
@@ -181,6 +183,8 @@ def capture(
                 continue
             stats.append(kernel.stats(frame.image))
             times.append(frame.stream_time)
+            if on_frame is not None:
+                on_frame(frame)
             if first is None:
                 first = frame.image.copy()
             last = frame.image

