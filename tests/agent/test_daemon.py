@@ -316,3 +316,69 @@ def test_restart_continues_stream_time_and_keeps_the_windows(baseline_file: Path
     assert "stream time went back from 23.800 s to 0.000 s" in res.stderr
     assert "earlier than the previous" not in res.stderr  # no frame refused
     assert "restored engine state" in res.stderr
+
+
+def wait_for_event(path: Path, predicate, timeout: float = 30.0) -> list[dict]:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if path.exists():
+            evs = [d for d in read_jsonl(path) if d["schema"] == "camdrift.event/1"]
+            if predicate(evs):
+                return evs
+        time.sleep(0.1)
+    raise AssertionError(f"event not seen within {timeout} s")
+
+
+def test_sighup_keeps_windows_for_the_same_baseline_and_resets_them_for_a_new_one(
+    baseline_file: Path, tmp_path: Path
+) -> None:
+    baseline = tmp_path / "baseline.npz"
+    baseline.write_bytes(baseline_file.read_bytes())
+    args = ["--source", "synthetic:stationary?seed=4&size=160x120"] + common(baseline, tmp_path)
+    agent = subprocess.Popen(
+        [*CAMDRIFT, "run", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    jsonl = tmp_path / "events.jsonl"
+    try:
+        wait_for_event(jsonl, lambda evs: any(e["kind"] == "baseline.loaded" for e in evs))
+        time.sleep(1.0)
+        agent.send_signal(signal.SIGHUP)  # same baseline: windows kept, no event
+        time.sleep(1.0)
+        save_baseline(small_baseline(seed=5), baseline)  # a technician put a new baseline in place
+        agent.send_signal(signal.SIGHUP)
+        evs = wait_for_event(jsonl, lambda evs: sum(e["kind"] == "baseline.loaded" for e in evs) == 2)
+        agent.send_signal(signal.SIGTERM)
+        _, err = agent.communicate(timeout=20)
+    finally:
+        agent.kill()
+    assert agent.returncode == 0
+    assert "baseline unchanged, windows kept" in err
+    reset = [e for e in evs if e["kind"] == "baseline.loaded"][1]
+    assert "windows reset" in reset["summary"]
+
+
+def test_tap_producer_killed_and_restarted(baseline_file: Path, tmp_path: Path, tap_name: str) -> None:
+    app = start_app(tap_name, "--frames", "100000", "--fps", "100", "--rate", "100")
+    agent = subprocess.Popen(
+        [*CAMDRIFT, "run", "--source", f"shm:{tap_name}", "--max-fps", "100"]
+        + common(baseline_file, tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    jsonl = tmp_path / "events.jsonl"
+    try:
+        wait_for_event(jsonl, lambda evs: any(e["kind"] == "baseline.loaded" for e in evs))
+        time.sleep(1.5)
+        app.kill()  # the inference app crashes
+        app.wait(timeout=10)
+        wait_for_event(jsonl, lambda evs: any(e["kind"] == "source.lost" for e in evs))
+        app = start_app(tap_name, "--frames", "100000", "--fps", "100", "--rate", "100")
+        wait_for_event(jsonl, lambda evs: any(e["kind"] == "source.restored" for e in evs))
+        agent.send_signal(signal.SIGTERM)
+        _, err = agent.communicate(timeout=20)
+    finally:
+        app.kill()
+        agent.kill()
+    assert agent.returncode == 0, err
+    assert "Traceback" not in err
