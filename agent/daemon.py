@@ -9,6 +9,7 @@ flushed, engine state saved atomically, exit 0).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -115,6 +116,11 @@ class Daemon:
         self._stop.set()
 
     @property
+    def time_offset(self) -> float:
+        """Seconds added to the source's stream time so that it never goes back (see :meth:`_continuous`)."""
+        return self._time_offset
+
+    @property
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
@@ -135,8 +141,13 @@ class Daemon:
         except OSError as exc:
             raise StartupError(f"state directory {self.paths.state_dir} cannot be created: {exc}") from None
         baseline = self._load_baseline(cfg)
-        self.sinks = self._build_sinks(cfg)
-        self.pipeline = self._build_pipeline(cfg, baseline, restore=True)
+        try:
+            self.sinks = self._build_sinks(cfg)
+            self.pipeline = self._build_pipeline(cfg, baseline, restore=True)
+        except (OSError, RuntimeError) as exc:  # unwritable paths, an unusable outbox, MQTT settings
+            if isinstance(exc, StartupError):
+                raise
+            raise StartupError(f"cannot set up the sinks or the evidence spool: {exc}") from None
         self._open_source(cfg)
         self._event("baseline.loaded", f"baseline {self.pipeline.baseline_id} from {self.paths.baseline}")
 
@@ -145,6 +156,7 @@ class Daemon:
         self.start()
         self.notifier.ready(status=self._status_line())
         log.info("analysing %s against baseline %s", self.source.describe(), self.pipeline.baseline_id)
+        failure: BaseException | None = None
         try:
             while not self._stop.is_set():
                 if self._reload.is_set():
@@ -154,8 +166,11 @@ class Daemon:
                 if self.source.ended:
                     log.info("source ended: %s", self.source.describe())
                     break
+        except BaseException as exc:
+            failure = exc
+            raise
         finally:
-            self.shutdown()
+            self.shutdown(failure)
         return 0
 
     def step(self, timeout: float = 0.25) -> None:
@@ -193,14 +208,17 @@ class Daemon:
         if frame.flag is not None and p.evidence is not None:
             problem = image_problem(frame.image, frame.pixel_format)
             if problem is None:
-                p.evidence.capture_flag(
-                    camera_id=p.camera_id,
-                    frame_index=frame.frame_index,
-                    stream_time=frame.stream_time,
-                    created_at=self._wall(),
-                    frame=frame.image,
-                    reason=frame.flag,
-                )
+                try:
+                    p.evidence.capture_flag(
+                        camera_id=p.camera_id,
+                        frame_index=frame.frame_index,
+                        stream_time=frame.stream_time,
+                        created_at=self._wall(),
+                        frame=frame.image,
+                        reason=frame.flag,
+                    )
+                except (OSError, ValueError) as exc:  # a full disk must not stop the analysis
+                    log.error("could not save a flagged frame: %s", exc)
             return  # a flagged frame is evidence, not a sample of the stream
         if not self.sampler.offer(frame.stream_time):
             return
@@ -209,10 +227,15 @@ class Daemon:
         except ValueError as exc:
             p.reject(str(exc))
 
-    def shutdown(self) -> None:
+    def shutdown(self, failure: BaseException | None = None) -> None:
+        """Flush and stop: save the engine state, publish the last status and state, stop the sinks.
+        ``failure``: the exception that ended the loop (None for a clean stop)."""
         self.notifier.stopping(status="stopping: saving state")
         if self.pipeline is not None:
-            self._event("agent.stopping", "clean stop")
+            if failure is None or isinstance(failure, KeyboardInterrupt):
+                self._event("agent.stopping", "clean stop")
+            else:
+                self._event("agent.stopping", f"stopping after an error: {type(failure).__name__}: {failure}")
             try:
                 self.pipeline.engine.save_state(str(self.paths.engine_state))
             except OSError as exc:
@@ -232,35 +255,64 @@ class Daemon:
         self.notifier.close()
 
     def reload(self) -> None:
-        """SIGHUP: re-read config and baseline; keep the engine's windows if the baseline is the same one."""
+        """SIGHUP: re-read config and baseline; keep the engine's windows if the baseline is the same one.
+
+        Everything new is built before anything is replaced, so a refused reload leaves the agent as it was.
+        The source, sinks, MQTT and state/evidence folders are opened once: changes to them are named in the log
+        and need a restart (the running configuration keeps the old values, so its hash says what runs)."""
         self.notifier.reloading()
+        old_cfg, old = self.config, self.pipeline
         try:
-            cfg = self._load_config()
+            new_cfg = self._load_config()
+            fixed = [
+                name
+                for name in ("source", "sinks", "mqtt", "state")
+                if getattr(new_cfg, name) != getattr(old_cfg, name)
+            ]
+            if new_cfg.evidence.dir != old_cfg.evidence.dir:
+                fixed.append("evidence.dir")
+            cfg = dataclasses.replace(
+                new_cfg,
+                source=old_cfg.source,
+                sinks=old_cfg.sinks,
+                mqtt=old_cfg.mqtt,
+                state=old_cfg.state,
+                evidence=dataclasses.replace(new_cfg.evidence, dir=old_cfg.evidence.dir),
+            )
             baseline = self._load_baseline(cfg)
-        except (StartupError, ValueError) as exc:
+            same = baseline.baseline_id == old.baseline_id
+            if same:
+                activations = old.activations if cfg.activations == old_cfg.activations else None
+                if activations is None:
+                    activations = self._activation_sampler(cfg, baseline)
+                pipeline = Pipeline(
+                    baseline,
+                    camera_id=cfg.camera.id,
+                    sinks=self.sinks,
+                    evidence=old.evidence if cfg.evidence == old_cfg.evidence else self._evidence(cfg),
+                    engine=old.engine,
+                    wall_clock=self._wall,
+                    sequencer=self.sequencer,
+                    activations=activations,
+                )
+                pipeline.carry_over(old)
+            else:
+                pipeline = self._build_pipeline(cfg, baseline, restore=False)
+            sampler = self._make_sampler(cfg)
+        except (StartupError, ValueError, OSError, RuntimeError) as exc:
             log.error("reload refused, keeping the running configuration: %s", exc)
             self.notifier.ready(status=f"reload refused: {exc}")
             return
-        old = self.pipeline
-        self.config = cfg
-        if baseline.baseline_id == old.baseline_id:
-            self.pipeline = Pipeline(
-                baseline,
-                camera_id=cfg.camera.id,
-                sinks=self.sinks,
-                evidence=self._evidence(cfg),
-                engine=old.engine,
-                wall_clock=self._wall,
-                sequencer=self.sequencer,
-            )
+        self.config, self.pipeline, self.sampler = cfg, pipeline, sampler
+        if fixed:
+            log.warning("reload: changes to %s take effect at the next restart", ", ".join(fixed))
+        if same:
             log.info("reloaded configuration; baseline unchanged, windows kept")
         else:
-            self.pipeline = self._build_pipeline(cfg, baseline, restore=False)
             self._event(
                 "baseline.loaded",
                 f"baseline {baseline.baseline_id} replaces {old.baseline_id}: windows reset",
             )
-        self.sampler = self._make_sampler(cfg)
         self.notifier.ready(status=self._status_line())
 
     # -- building blocks ----------------------------------------------------------------------------------------
@@ -444,7 +496,9 @@ class Daemon:
 
     @property
     def healthy(self) -> bool:
-        """Frames arrived recently (within the source's stall timeout) and every sink is healthy."""
+        """Frames arrived within the source's stall timeout and every sink is healthy (asked from the loop, so
+        the loop turns too). A camera that stays away therefore gets the agent restarted by systemd's watchdog,
+        besides the source.lost event: the unit's start limit is set so that this keeps retrying."""
         fresh = self._clock() - self._last_progress < self.config.source.stall_timeout
         return fresh and all(getattr(s, "healthy", True) for s in self.sinks)
 

@@ -65,6 +65,15 @@ class EvidenceSpool:
         self._lock = threading.Lock()
         self._last_capture: dict[str, float] = {}
         self.removed = 0
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Removes what a crash left behind: half-written captures and folders the manifest does not list
+        (killed between the rename and the manifest line), so the size cap counts everything on disk."""
+        listed = {r.evidence_id for r in self.records()}
+        for entry in self.root.iterdir():
+            if entry.is_dir() and (entry.name.startswith(".capture-") or entry.name not in listed):
+                shutil.rmtree(entry, ignore_errors=True)
 
     def records(self) -> list[EvidenceRecord]:
         """The captures still in the spool, oldest first."""
@@ -132,8 +141,9 @@ class EvidenceSpool:
         created_at: float,
         frame: np.ndarray,
         reason: str,
-    ) -> EvidenceRecord:
-        """Saves a frame the inference app flagged (a production failure worth labelling)."""
+    ) -> EvidenceRecord | None:
+        """Saves a frame the inference app flagged (a production failure worth labelling); None if it alone
+        exceeds the spool's cap."""
         evidence_id = f"flag-f{frame_index}-t{int(round(stream_time * 1000))}"
 
         def write(d: Path) -> list[str]:
@@ -186,7 +196,8 @@ class EvidenceSpool:
                 f.flush()
                 os.fsync(f.fileno())
             self._enforce_cap()
-            return record
+            # a single capture larger than the whole cap does not survive it: say so rather than name it
+            return record if (self.root / evidence_id).is_dir() else None
 
     def _enforce_cap(self) -> None:
         records = self.records()

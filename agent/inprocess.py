@@ -23,6 +23,7 @@ import numpy as np
 from camdrift.agent.config import Config
 from camdrift.agent.daemon import Daemon
 from camdrift.agent.frames import Frame, SourceCounters, image_problem
+from camdrift.agent.notify import Notifier
 
 
 class Mailbox:
@@ -72,7 +73,8 @@ class Agent:
 
     def __init__(self, config: Config) -> None:
         self.mailbox = Mailbox(config.source.pixel_format)
-        self.daemon = Daemon(lambda: config, source=self.mailbox)
+        # Notifier(environ={}): the host app may itself be a systemd service; its NOTIFY_SOCKET is not ours.
+        self.daemon = Daemon(lambda: config, source=self.mailbox, notifier=Notifier(environ={}))
         self._thread: threading.Thread | None = None
         self._index = 0
         self.rejected = 0
@@ -99,8 +101,13 @@ class Agent:
         t = time.monotonic() if ts is None else float(ts)
         mb = self.mailbox
         mb.submitted += 1
-        due = self.daemon.sampler.next_due
-        if not mb.wants() or (due is not None and t < due - 1e-9):
+        d = self.daemon
+        # The sampler runs on the daemon's continuous stream time (see Daemon._continuous); a timestamp that went
+        # back (the app restarted its clock) is let through for the daemon to re-offset.
+        t_agent = t + d.time_offset
+        due = d.sampler.next_due
+        went_back = t_agent < d.pipeline.engine.stream_time
+        if not mb.wants() or (due is not None and not went_back and t_agent < due - 1e-9):
             mb.dropped += 1
             return False
         problem = image_problem(frame, mb.pixel_format)

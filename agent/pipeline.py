@@ -93,6 +93,14 @@ class Pipeline:
         self._since: dict[str, float] = {}
         self.last_frame: Frame | None = None
 
+    def carry_over(self, old: Pipeline) -> None:
+        """Takes the running counters and verdict history of the pipeline this one replaces (a reload)."""
+        self.counters = old.counters
+        self._since = old._since
+        self._verdicts = old._verdicts
+        self.last_frame = old.last_frame
+        self._recent = old._recent
+
     # -- analysis ---------------------------------------------------------------------------------------------
 
     def check(self, frame: Frame) -> str | None:

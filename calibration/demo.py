@@ -93,8 +93,11 @@ def calibrate(out: Path, seed: int, model: Path | None = None) -> Path:
 
 def run_demo(out: Path, mqtt: str | None, seed: int = 7, frames: int | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("events.jsonl", "state/engine-state.npz"):
+    # a fresh run: no windows, events or queued MQTT messages from an earlier one
+    for stale in ("events.jsonl", "state/engine-state.npz", "state/outbox.sqlite"):
         (out / stale).unlink(missing_ok=True)
+    for wal in ("state/outbox.sqlite-wal", "state/outbox.sqlite-shm"):
+        (out / wal).unlink(missing_ok=True)
     t_start = time.monotonic()
     scenario = SCENARIOS["demo"]
     n = frames or (scenario.onset_frame + scenario.phases[-1].start + 300)
@@ -189,6 +192,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     try:
         return run_demo(args.out, args.mqtt, seed=args.seed)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: the daemon's StartupError, the outbox
         print(f"camdrift demo: {exc}", file=sys.stderr)
         return 2

@@ -260,11 +260,12 @@ class FakeSystemd:
 def test_notify_ready_watchdog_reload_stopping(baseline_file: Path, tmp_path: Path, tap_name: str) -> None:
     systemd = FakeSystemd(tmp_path / "notify.sock")
     # Stream for ~4 s, then the camera stalls (the app keeps its tap open but offers nothing).
-    app = start_app(tap_name, "--frames", "400", "--fps", "100", "--rate", "100", "--hold", "30")
+    app = start_app(tap_name, "--frames", "400", "--fps", "100", "--rate", "100", "--hold", "60")
     cfg = tmp_path / "cam.toml"
     cfg.write_text(
         f'[source]\nuri = "shm:{tap_name}"\nstall_timeout = 2.0\n[analysis]\nmax_fps = 100.0\n'
         f'[baseline]\npath = "{baseline_file}"\n[state]\ndir = "{tmp_path / "state"}"\n'
+        f'[sinks.jsonl]\npath = "{tmp_path / "events.jsonl"}"\n'
     )
     env = {**os.environ, "NOTIFY_SOCKET": str(systemd.path), "WATCHDOG_USEC": "1000000"}
     agent = subprocess.Popen(
@@ -283,6 +284,7 @@ def test_notify_ready_watchdog_reload_stopping(baseline_file: Path, tmp_path: Pa
         systemd.drain(0.1)
         later = systemd.drain(3.0)
         assert later and not any("WATCHDOG" in m for m in later), later  # statuses, but no pings
+        wait_for_event(tmp_path / "events.jsonl", lambda evs: any(e["kind"] == "source.lost" for e in evs))
         agent.send_signal(signal.SIGTERM)
         systemd.wait_for("STOPPING")
         assert agent.wait(timeout=20) == 0

@@ -118,3 +118,20 @@ def test_export_names_bad_input(tmp_path: Path) -> None:
         [*cmd, "--spool", str(tmp_path / "s"), "--since", "yesterday"], capture_output=True, text=True
     )
     assert res.returncode == 2 and "--since must be" in res.stderr
+
+
+def test_leftovers_of_a_crash_are_swept_at_start(tmp_path: Path, photo: np.ndarray) -> None:
+    spool = EvidenceSpool(tmp_path)
+    capture(spool, photo, "ep1", 1, 1.0)
+    (tmp_path / ".capture-abc123").mkdir()  # killed mid-write
+    (tmp_path / "ep9-f9").mkdir()  # renamed into place, killed before the manifest line
+    (tmp_path / "ep9-f9" / "frame_00.jpg").write_bytes(b"x" * 1000)
+    spool = EvidenceSpool(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["ep1-f1"]
+    assert [r.evidence_id for r in spool.records()] == ["ep1-f1"]
+
+
+def test_a_capture_larger_than_the_cap_is_not_named(tmp_path: Path, photo: np.ndarray) -> None:
+    spool = EvidenceSpool(tmp_path, max_bytes=1000)
+    assert capture(spool, photo, "ep1", 1, 1.0) is None
+    assert spool.records() == []

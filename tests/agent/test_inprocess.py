@@ -69,3 +69,16 @@ def test_wrong_frames_are_counted_not_raised(agent: Agent) -> None:
     assert not agent.submit(np.zeros((120, 160), np.uint8), ts=0.0)
     assert not agent.submit(np.zeros((120, 160, 3), np.float32), ts=0.2)
     assert agent.rejected == 2
+
+
+def test_an_app_restarting_its_clock_keeps_being_analysed(agent: Agent) -> None:
+    line = ProductionLine(seed=8, width=160, height=120, fps=5.0)
+    for i in range(30):
+        assert agent.submit(line.frame(i), ts=100.0 + i / 5.0)
+        wait_idle(agent)
+    taken = 0
+    for i in range(30):  # the app restarted: its timestamps start again from 0
+        taken += agent.submit(line.frame(i), ts=i / 5.0)
+        wait_idle(agent)
+    assert taken == 30
+    assert agent.daemon.pipeline.counters.analysed == 60
