@@ -191,7 +191,7 @@ class MqttConfig:
 class EvidenceConfig:
     dir: str | None = _check(_nonempty, None)  # None: <state.dir>/evidence
     max_bytes: int = _check(_range(0, 1 << 40), _GIB // 4)  # 0: keep no evidence
-    rate: float = _check(_range(0, 3600), 12.0)  # captures per hour at most
+    rate: float = _check(_range(0, 3600), 12.0)  # captures per hour of one episode at most (flags: each kept)
 
 
 _TRIPLE = r"\s*[-+0-9.eE]+\s*,\s*[-+0-9.eE]+\s*,\s*[-+0-9.eE]+\s*"

@@ -89,7 +89,13 @@ class VideoSource:
 
     def open(self) -> None:
         self.close()
-        cap = cv2.VideoCapture(self.target, self.api)
+        if self.live:
+            # FFmpeg's default open/read timeouts (~30 s) exceed the unit's TimeoutStopSec: a stop request during a
+            # reconnect to an unreachable camera would end in SIGKILL, without the engine state saved.
+            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5000]
+            cap = cv2.VideoCapture(self.target, self.api, params)
+        else:
+            cap = cv2.VideoCapture(self.target, self.api)
         if not cap.isOpened():
             cap.release()
             raise SourceError(f"{self.label}: OpenCV cannot open it")
