@@ -432,6 +432,9 @@ class Daemon:
             backoff_max=src.backoff_max,
         )
         self.source.open()
+        if self._given_source is None and self._is_replay(cfg) and self.source.lost_reason is not None:
+            # a recording that cannot be opened will not appear by retrying: say so now
+            raise StartupError(f"source.uri {src.uri}: {self.source.lost_reason}")
 
     # -- messages -----------------------------------------------------------------------------------------------
 

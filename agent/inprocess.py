@@ -15,6 +15,7 @@ reading from a one-slot mailbox instead of a camera: same engine, sinks, evidenc
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -24,6 +25,8 @@ from camdrift.agent.config import Config
 from camdrift.agent.daemon import Daemon
 from camdrift.agent.frames import Frame, SourceCounters, image_problem
 from camdrift.agent.notify import Notifier
+
+log = logging.getLogger("camdrift.agent")
 
 
 class Mailbox:
@@ -78,6 +81,7 @@ class Agent:
         self._thread: threading.Thread | None = None
         self._index = 0
         self.rejected = 0
+        self.error: BaseException | None = None  # what ended the agent thread, if it was not a stop
 
     def start(self) -> Agent:
         self.daemon.start()
@@ -87,15 +91,21 @@ class Agent:
 
     def _run(self) -> None:
         d = self.daemon
+        failure: BaseException | None = None
         try:
             while not d.stop_requested:
                 d.step()
+        except BaseException as exc:  # kept, and raised to the app by the next submit()/stop()
+            failure = self.error = exc
+            log.error("camdrift agent thread stopped: %s: %s", type(exc).__name__, exc)
         finally:
-            d.shutdown()
+            d.shutdown(failure)
 
     def submit(self, frame: np.ndarray, ts: float | None = None) -> bool:
         """Offers one frame (``ts``: its timestamp in seconds, default the monotonic clock). Returns True if it
         was taken for analysis; False if it was dropped (agent busy, not due, or not a valid image)."""
+        if self.error is not None:
+            raise RuntimeError(f"the camdrift agent thread stopped: {self.error}") from self.error
         index = self._index
         self._index += 1
         t = time.monotonic() if ts is None else float(ts)

@@ -121,6 +121,7 @@ def measure(
             "[sinks.console]\nenabled = false\n[evidence]\nmax_bytes = 0\n" + act_config
         )
         tap = FrameTap(name, capacity=width * height * 3)
+        log_file = open(Path(tmp) / "agent.log", "w+")  # closed in the finally below
         agent = subprocess.Popen(
             [
                 sys.executable,
@@ -133,7 +134,7 @@ def measure(
                 "warning",
             ],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=log_file,  # a file, not a pipe: nobody reads it while the agent runs
             text=True,
         )
         skip: list[float] = []
@@ -154,7 +155,8 @@ def measure(
                 if t0 is not None and now - t0 >= seconds:
                     break
                 if agent.poll() is not None:
-                    raise RuntimeError(f"the agent exited early: {agent.stderr.read().strip()[-500:]}")
+                    log_file.seek(0)
+                    raise RuntimeError(f"the agent exited early: {log_file.read().strip()[-500:]}")
                 frame = pool[k % len(pool)]
                 # The same pacing makes even an empty call slow (caches, timer); time one as the reference.
                 a = time.perf_counter_ns()
@@ -179,6 +181,7 @@ def measure(
             except subprocess.TimeoutExpired:
                 agent.kill()
             tap.close()
+            log_file.close()
     if not copy:
         raise RuntimeError("the agent took no frame from the tap")
     return AgentLoad(

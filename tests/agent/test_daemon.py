@@ -384,3 +384,9 @@ def test_tap_producer_killed_and_restarted(baseline_file: Path, tmp_path: Path, 
         agent.kill()
     assert agent.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_a_recording_that_cannot_be_opened_is_a_startup_error(baseline_file: Path, tmp_path: Path) -> None:
+    res = run_agent(["--source", f"video:{tmp_path / 'missing.avi'}"] + common(baseline_file, tmp_path))
+    assert res.returncode == 2
+    assert "missing.avi" in res.stderr and "Traceback" not in res.stderr
