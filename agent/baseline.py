@@ -10,6 +10,7 @@ so a truncated or altered file is refused with the reason.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -150,9 +151,11 @@ class Baseline:
     def n_bins(self) -> int:
         return int(self.ref_counts.shape[1])
 
-    @property
+    @functools.cached_property
     def baseline_id(self) -> str:
-        """Short content id (first 16 hex of the canonical SHA-256): states name the baseline they belong to."""
+        """Short content id (first 16 hex of the canonical SHA-256): states name the baseline they belong to.
+
+        Computed once per object (the content is frozen): it hashes every array, per-frame features included."""
         header, arrays = _to_parts(self)
         return _digest(header, arrays)[:16]
 

@@ -99,17 +99,23 @@ def describe(message: Message) -> str | None:
 
 class ConsoleSink:
     """Writes events to a stream (stdout by default): :func:`describe` lines for a person (``fmt="text"``), or
-    each event's JSON payload on one line for a log collector (``fmt="json"``)."""
+    each event's JSON payload on one line for a log collector (``fmt="json"``). ``kinds``: only these event
+    kinds (None: all)."""
 
-    def __init__(self, stream: TextIO | None = None, fmt: str = "text") -> None:
+    def __init__(
+        self, stream: TextIO | None = None, fmt: str = "text", kinds: tuple[str, ...] | None = None
+    ) -> None:
         if fmt not in ("text", "json"):
             raise ValueError(f"console format must be 'text' or 'json', got {fmt!r}")
         self._stream = stream if stream is not None else sys.stdout
         self._fmt = fmt
+        self._kinds = kinds
         self._sequencer = Sequencer()
         self._lock = threading.Lock()
 
     def send(self, message: Message, envelope: Envelope | None = None) -> None:
+        if self._kinds is not None and not (isinstance(message, Event) and message.kind in self._kinds):
+            return
         if self._fmt == "json":
             if not isinstance(message, Event):
                 return

@@ -20,12 +20,11 @@ from pathlib import Path
 from camdrift.agent.baseline import save_baseline
 from camdrift.agent.config import parse_config
 from camdrift.agent.daemon import Daemon
-from camdrift.agent.events import Event, Message
 from camdrift.agent.model import ModelRunner, Preprocess, packaged_model
 from camdrift.agent.notify import Notifier
 from camdrift.agent.run_command import mqtt_sinks
 from camdrift.agent.scenarios import SCENARIOS
-from camdrift.agent.sinks import describe, read_jsonl
+from camdrift.agent.sinks import ConsoleSink, read_jsonl
 from camdrift.agent.synthetic import ProductionLine
 from camdrift.calibration.activation_reference import calibrate_activations
 from camdrift.calibration.build import build_baseline
@@ -36,21 +35,6 @@ SIZE = (320, 240)
 CALIBRATION_FRAMES = 1500
 CAMERA = "demo-line1"
 _SHOWN = ("drift.started", "drift.ended", "source.lost", "source.restored")
-
-
-class DemoConsole:
-    """Prints episode starts and ends (not every update) with the phase the stream is in, for a first look."""
-
-    def __init__(self, out=None) -> None:
-        self.out = out if out is not None else sys.stdout
-        self.healthy = True
-
-    def send(self, message: Message, envelope: object = None) -> None:
-        if isinstance(message, Event) and message.kind in _SHOWN:
-            print(describe(message), file=self.out, flush=True)
-
-    def stop(self) -> None:
-        self.out.flush()
 
 
 def broker_reachable(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -151,7 +135,7 @@ def run_demo(out: Path, mqtt: str | None, seed: int = 7, frames: int | None = No
     )
 
     def sinks(cfg, paths, sequencer):
-        return [DemoConsole(), *mqtt_sinks(cfg, paths, sequencer)]
+        return [ConsoleSink(kinds=_SHOWN), *mqtt_sinks(cfg, paths, sequencer)]
 
     daemon = Daemon(lambda: config, make_sinks=sinks, notifier=Notifier(environ={}))
     daemon.run()

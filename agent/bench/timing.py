@@ -17,16 +17,6 @@ class Timing(NamedTuple):
     n: int
 
 
-def time_calls(fn: Callable[[], object], n: int) -> Timing:
-    fn()  # warm-up: JIT, caches, page faults
-    samples = np.empty(n)
-    for i in range(n):
-        t0 = time.perf_counter()
-        fn()
-        samples[i] = time.perf_counter() - t0
-    return Timing(float(np.median(samples) * 1e3), float(np.percentile(samples, 90) * 1e3), n)
-
-
 def interleaved(fns: dict[str, Callable[[], object]], n: int, rounds: int = 5) -> dict[str, Timing]:
     """Times several functions in alternating rounds, so machine noise hits them alike."""
     for fn in fns.values():

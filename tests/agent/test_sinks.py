@@ -80,3 +80,10 @@ def test_console_sink_json_lines_for_log_collectors() -> None:
     assert doc["kind"] == "drift.started" and doc["frame_index"] == 120
     with pytest.raises(ValueError, match="console format"):
         ConsoleSink(out, fmt="xml")
+
+
+def test_console_sink_can_show_only_some_kinds() -> None:
+    out = io.StringIO()
+    sink = ConsoleSink(out, kinds=("drift.ended",))
+    sink.send(drift_started())
+    assert out.getvalue() == ""
