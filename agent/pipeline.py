@@ -19,6 +19,7 @@ import numpy as np
 from camdrift.agent.activation_source import ActivationSampler
 from camdrift.agent.baseline import Baseline, BaselineError
 from camdrift.agent.decision import Decision
+from camdrift.agent.decision import GroupState as DecisionGroup
 from camdrift.agent.engine import DriftEngine
 from camdrift.agent.events import Cause, Event, GroupMetric, GroupState, Message, Metrics, Sequencer, State
 from camdrift.agent.evidence import EvidenceSpool
@@ -36,6 +37,10 @@ _SEVERITY = {
     "drift.ended": "info",
 }
 _EVENT_KIND = {"warning": "drift.warning"}
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
 
 @dataclass
@@ -222,40 +227,41 @@ class Pipeline:
             return None
         return record.evidence_id if record else None
 
-    def group_states(self) -> tuple[GroupState, ...]:
+    def _scored_groups(self) -> list[tuple[DecisionGroup, float | None, bool, str]]:
+        """Every statistic's state machine with its current score (None before its first full window, or not
+        finite), whether its window is still filling, and the statistic's kind (psi, shift, grid, displacement,
+        cusum, act): what the state and metrics messages both report."""
         eng = self.engine
-        warming = not eng.window.full
-        scores: list[float | None] = (
-            [None] * len(eng.groups) if eng.last is None else [float(v) for v in eng.last.scores]
-        )
-        scores += [float(max(c.pos, c.neg)) for c in eng.cusums]
-        out = []
-        for g, score in zip((*eng.groups, *eng.cusum_groups), scores, strict=True):
-            verdict = "warming_up" if warming and not g.name.startswith("cusum.") else g.state
-            out.append(
-                GroupState(
-                    group=g.name,
-                    verdict=verdict,
-                    episode_id=(eng.episodes.current or None) if g.state == "drift" else None,
-                    score=score if score is None or np.isfinite(score) else None,
-                    threshold=float(g.drift),
-                    since=self._since.get(g.name),
-                )
+        scores = None if eng.last is None else eng.last.scores
+        out = [
+            (g, None if scores is None else _finite(scores[i]), not eng.window.full, g.name.split(".")[0])
+            for i, g in enumerate(eng.groups)
+        ]
+        out += [
+            (g, float(max(c.pos, c.neg)), False, "cusum")
+            for c, g in zip(eng.cusums, eng.cusum_groups, strict=True)
+        ]
+        m = eng.activations
+        if m is not None:
+            out += [
+                (g, None if m.last is None else _finite(m.last.scores[i]), not m.full, "act")
+                for i, g in enumerate(m.groups)
+            ]
+        return out
+
+    def group_states(self) -> tuple[GroupState, ...]:
+        current = self.engine.episodes.current or None
+        return tuple(
+            GroupState(
+                group=g.name,
+                verdict="warming_up" if warming else g.state,
+                episode_id=current if g.state == "drift" else None,
+                score=score,
+                threshold=float(g.drift),
+                since=self._since.get(g.name),
             )
-        if eng.activations is not None:
-            m = eng.activations
-            for i, g in enumerate(m.groups):
-                out.append(
-                    GroupState(
-                        group=g.name,
-                        verdict="warming_up" if not m.full else g.state,
-                        episode_id=(eng.episodes.current or None) if g.state == "drift" else None,
-                        score=None if m.last is None else float(m.last.scores[i]),
-                        threshold=float(g.drift),
-                        since=self._since.get(g.name),
-                    )
-                )
-        return tuple(out)
+            for g, score, warming, _ in self._scored_groups()
+        )
 
     def state(self) -> State:
         f = self.last_frame
@@ -268,21 +274,10 @@ class Pipeline:
         )
 
     def metrics(self, period_s: float) -> Metrics:
-        eng = self.engine
         f = self.last_frame
-        groups = []
-        th = self.baseline.thresholds
-        scores = None if eng.last is None else eng.last.scores
-        for i, name in enumerate(th.names):
-            value = None if scores is None or not np.isfinite(scores[i]) else float(scores[i])
-            groups.append(GroupMetric(name, name.split(".")[0], value, float(th.drift[i])))
-        for c, g in zip(eng.cusums, eng.cusum_groups, strict=True):
-            groups.append(GroupMetric(g.name, "cusum", float(max(c.pos, c.neg)), float(g.drift)))
-        if eng.activations is not None:
-            m = eng.activations
-            for i, g in enumerate(m.groups):
-                value = None if m.last is None else float(m.last.scores[i])
-                groups.append(GroupMetric(g.name, "act", value, float(g.drift)))
+        groups = [
+            GroupMetric(g.name, kind, score, float(g.drift)) for g, score, _, kind in self._scored_groups()
+        ]
         return Metrics(
             camera_id=self.camera_id,
             frame_index=None if f is None else f.frame_index,
