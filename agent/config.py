@@ -68,7 +68,7 @@ def _via(validate_name: str) -> Check:
     """A check that calls ``camdrift.agent.topics.<validate_name>`` (the rules the MQTT topics enforce)."""
 
     def check(v: str) -> str | None:
-        from camdrift.agent import topics
+        from camdrift.agent.mqtt import topics
 
         try:
             getattr(topics, validate_name)(v)

@@ -16,7 +16,7 @@ from typing import NamedTuple, TextIO
 import numpy as np
 
 from camdrift.agent.frames import Frame, FrameSource, SourceEnded, SourceError
-from camdrift.agent.sampler import FrameSampler
+from camdrift.agent.runtime.sampler import FrameSampler
 from camdrift.kernels import FrameStats, frame_stats
 
 

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from camdrift.agent.baseline import Baseline, BaselineError, load_baseline
 from camdrift.agent.config import ConfigError, load_config, parse_config
 from camdrift.agent.frames import FrameSource
+from camdrift.agent.reference.baseline import Baseline, BaselineError, load_baseline
 from camdrift.agent.sources import open_source
 
 EXIT_OK, EXIT_DRIFT, EXIT_FAIL = 0, 1, 2

@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from camdrift.agent.synthetic import ProductionLine
-from camdrift.calibration.build import build_from_frames, reference_frames
+from camdrift.agent.sim.line import ProductionLine
+from camdrift.calibration.calibrate.build import build_from_frames, reference_frames
 from camdrift.calibration.capture import Kernel
 
 

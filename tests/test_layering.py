@@ -14,7 +14,7 @@ LAYERS = {"kernels": 0, "agent": 1, "calibration": 2}
 RUNTIME_DEPENDENCIES = {"numpy", "cv2", "numba", "paho", "onnxruntime", "camdrift"}
 # Scripts shipped in a package folder but run by another interpreter, never imported by camdrift: what they may
 # import besides the standard library and numpy. The alibi-detect driver runs in .venv-peers (numpy < 2).
-STANDALONE = {"calibration/peer_cvm_driver.py": {"alibi_detect"}}
+STANDALONE = {"calibration/bench/peer_cvm_driver.py": {"alibi_detect"}}
 
 
 def _modules(layer: str) -> list[Path]:

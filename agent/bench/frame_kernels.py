@@ -44,7 +44,7 @@ class KernelRow(NamedTuple):
 
 def natural_frame(width: int, height: int, seed: int = 0) -> np.ndarray:
     """A BGR8 frame of real photographic content (the package's photos) with mild sensor noise."""
-    data = resources.files("camdrift.agent") / "data"
+    data = resources.files("camdrift.agent.sim") / "data"
     photos = sorted(p for p in data.iterdir() if p.name.endswith((".jpg", ".png")))
     if not photos:
         raise RuntimeError(f"no photographs found in the package data folder {data}")

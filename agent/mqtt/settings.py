@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from camdrift.agent.topics import validate_prefix
+from camdrift.agent.mqtt.topics import validate_prefix
 
 PROTOCOLS = ("5", "3.1.1")
 

@@ -3,7 +3,7 @@
 One connection per camera because MQTT allows one last will per connection, and the will is what marks
 ``<prefix>/<camera>/availability`` ``offline`` when the agent dies.
 
-Flow: :meth:`MqttSink.send` serialises a message (``camdrift.agent.events``) and writes it to the
+Flow: :meth:`MqttSink.send` serialises a message (``camdrift.agent.output.events``) and writes it to the
 :class:`~camdrift.agent.outbox.Outbox`; nothing else. One thread owns the paho client: it connects, runs the
 network loop, hands outbox rows to paho in order (at most ``inflight`` unacknowledged), and deletes a row when
 its PUBACK arrives (``on_publish``; for QoS 0 metrics, when written to the socket). While the broker is away the
@@ -33,12 +33,12 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from camdrift.agent.events import MESSAGE_TYPES, Envelope, Message, Sequencer, encode, mark_replayed
+from camdrift.agent.mqtt.outbox import Outbox, OutboxRow
 from camdrift.agent.mqtt.settings import MqttConfigError, MqttSettings, read_secret
 from camdrift.agent.mqtt.tls import build_ssl_context, describe_connect_error
+from camdrift.agent.mqtt.topics import topic, validate_camera_id
 from camdrift.agent.mqtt.window import InflightWindow
-from camdrift.agent.outbox import Outbox, OutboxRow
-from camdrift.agent.topics import topic, validate_camera_id
+from camdrift.agent.output.events import MESSAGE_TYPES, Envelope, Message, Sequencer, encode, mark_replayed
 
 log = logging.getLogger("camdrift.agent.mqtt")
 

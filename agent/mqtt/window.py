@@ -4,7 +4,7 @@ Used by the sink's connection thread only (not thread-safe). Rows go out in id o
 row handed over or passed. After a reconnect the scan starts again from the oldest row, skipping rows paho
 still holds (it resends those itself), so nothing is published twice by us and nothing is skipped.
 
->>> from camdrift.agent.outbox import OutboxRow
+>>> from camdrift.agent.mqtt.outbox import OutboxRow
 >>> w = InflightWindow(size=2)
 >>> rows = [OutboxRow(i, "t", b"", 1, False, "events", 2, 0.0, None) for i in (1, 2, 3)]
 >>> for mid, row in enumerate(w.candidates(rows), start=7):
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from camdrift.agent.outbox import OutboxRow
+from camdrift.agent.mqtt.outbox import OutboxRow
 
 
 class InflightWindow:

@@ -27,7 +27,7 @@ class SyntheticSource:
         frames: int | None = None,
         pixel_format: str = "bgr8",
     ) -> None:
-        from camdrift.agent.scenarios import SCENARIOS
+        from camdrift.agent.sim.scenarios import SCENARIOS
 
         if name not in SCENARIOS:
             raise ValueError(f"synthetic:{name}: unknown scenario (known: {', '.join(SCENARIOS)})")
@@ -54,7 +54,7 @@ class SyntheticSource:
         return f"synthetic:{self.name} (seed {self.seed}, {self.size[0]}x{self.size[1]})"
 
     def open(self) -> None:
-        from camdrift.agent.scenarios import scenario_stream
+        from camdrift.agent.sim.scenarios import scenario_stream
 
         self._stream = scenario_stream(self.name, self.frames, seed=self.seed, size=self.size, fps=self.fps)
         self._first = next(self._stream, None)

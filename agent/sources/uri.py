@@ -7,7 +7,7 @@
 ``http://...``, ``https://...``                        MJPEG over HTTP(S) (OpenCV/FFmpeg)
 ``v4l2:/dev/videoN``                                   V4L2 device
 ``dir:PATH[?fps=5&pattern=*.png&watch=1&size=WxH]``    image folder, sorted names (``camdrift.agent.sources.folder``)
-``synthetic:NAME[?seed=0&fps=5&size=320x240&frames=N]``  rendered drift scenario (``camdrift.agent.scenarios``)
+``synthetic:NAME[?seed=0&fps=5&size=320x240&frames=N]``  rendered drift scenario (``camdrift.agent.sim.scenarios``)
 =====================================================  ===========================================================
 """
 

@@ -11,7 +11,7 @@ import argparse
 import sys
 import time
 
-from camdrift.agent.synthetic import HEALTHY, Drift, ProductionLine
+from camdrift.agent.sim.line import HEALTHY, Drift, ProductionLine
 from camdrift.agent.tap import FrameTap
 
 

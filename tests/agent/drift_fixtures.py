@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from camdrift.agent.baseline import Baseline
-from camdrift.agent.synthetic import HEALTHY, Drift, ProductionLine
-from camdrift.calibration.build import build_baseline
+from camdrift.agent.reference.baseline import Baseline
+from camdrift.agent.sim.line import HEALTHY, Drift, ProductionLine
+from camdrift.calibration.calibrate.build import build_baseline
 from camdrift.kernels import FrameStats, frame_stats
 
 SIZE = (160, 120)

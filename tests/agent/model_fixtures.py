@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from camdrift.agent.model import packaged_model
+from camdrift.agent.model.runner import packaged_model
 
 RAPID_OUTPUT = "p2o.pd_op.flatten.0.0"  # its 1280-d pooled features (an intermediate tensor)
 RAPID_GRAPH_OUTPUT = "fetch_name_0"  # its 4-class orientation logits

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from camdrift.agent.synthetic import HEALTHY, Drift, ProductionLine
+from camdrift.agent.sim.line import HEALTHY, Drift, ProductionLine
 
 SIZE = (160, 120)
 FPS = 5.0

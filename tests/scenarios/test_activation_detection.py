@@ -14,14 +14,14 @@ from functools import lru_cache
 
 import pytest
 
-from camdrift.agent.activation_source import ActivationSampler
-from camdrift.agent.baseline import Baseline
-from camdrift.agent.engine import DriftEngine
+from camdrift.agent.drift.engine import DriftEngine
 from camdrift.agent.frames import Frame
-from camdrift.agent.model import ModelRunner, Preprocess
-from camdrift.agent.scenarios import scenario_stream
-from camdrift.calibration.activation_reference import calibrate_activations
-from camdrift.calibration.scenario_suite import REF_SEED, SIZE, TEST_SEED, first_affected, reference
+from camdrift.agent.model.runner import ModelRunner, Preprocess
+from camdrift.agent.model.sampling import ActivationSampler
+from camdrift.agent.reference.baseline import Baseline
+from camdrift.agent.sim.scenarios import scenario_stream
+from camdrift.calibration.bench.scenario_suite import REF_SEED, SIZE, TEST_SEED, first_affected, reference
+from camdrift.calibration.calibrate.activation_reference import calibrate_activations
 from camdrift.kernels import frame_stats
 from tests.agent.model_fixtures import RAPID_OUTPUT, rapid_model_path
 

@@ -17,10 +17,10 @@ from functools import lru_cache
 
 import pytest
 
-from camdrift.agent.baseline import Baseline
-from camdrift.agent.engine import DriftEngine
-from camdrift.agent.scenarios import SCENARIOS, scenario_stream
-from camdrift.calibration.scenario_suite import SIZE, SUDDEN, TEST_SEED, first_affected, reference
+from camdrift.agent.drift.engine import DriftEngine
+from camdrift.agent.reference.baseline import Baseline
+from camdrift.agent.sim.scenarios import SCENARIOS, scenario_stream
+from camdrift.calibration.bench.scenario_suite import SIZE, SUDDEN, TEST_SEED, first_affected, reference
 from camdrift.kernels import FrameStats, frame_stats
 
 pytestmark = pytest.mark.slow

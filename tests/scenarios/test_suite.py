@@ -17,11 +17,11 @@ import sys
 import numpy as np
 import pytest
 
-from camdrift.agent.scenarios import SCENARIOS
-from camdrift.calibration import peer_cvm
-from camdrift.calibration.bench_detection import CHANGED, run_suite, summary
-from camdrift.calibration.peers import FolklorePsi, PageHinkley, psi_bins
-from camdrift.calibration.scenario_suite import (
+from camdrift.agent.sim.scenarios import SCENARIOS
+from camdrift.calibration.bench import peer_cvm
+from camdrift.calibration.bench.detection import CHANGED, run_suite, summary
+from camdrift.calibration.bench.peers import FolklorePsi, PageHinkley, psi_bins
+from camdrift.calibration.bench.scenario_suite import (
     ACTIVATION_ONLY,
     QUICK,
     SUDDEN,

@@ -10,10 +10,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from camdrift.agent.events import Event, Sequencer
+from camdrift.agent.mqtt.outbox import Outbox
 from camdrift.agent.mqtt.settings import MqttSettings
 from camdrift.agent.mqtt.sink import MqttSink
-from camdrift.agent.outbox import Outbox
+from camdrift.agent.output.events import Event, Sequencer
 from tests.agent.mqtt.broker import Mosquitto
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from camdrift.agent.outbox import Outbox
+from camdrift.agent.mqtt.outbox import Outbox
 
 
 def main() -> int:

@@ -19,10 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-from camdrift.agent.events import Event, GroupMetric, GroupState, Metrics, Sequencer, State, Status
+from camdrift.agent.mqtt.outbox import Outbox
 from camdrift.agent.mqtt.settings import MqttSettings
 from camdrift.agent.mqtt.sink import MqttSink
-from camdrift.agent.outbox import Outbox
+from camdrift.agent.output.events import Event, GroupMetric, GroupState, Metrics, Sequencer, State, Status
 
 PATH_FIELDS = ("password_file", "tls_ca", "tls_cert", "tls_key", "tls_key_password_file")
 

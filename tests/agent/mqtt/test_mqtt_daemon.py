@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from camdrift.agent.baseline import save_baseline
-from camdrift.agent.sinks import read_jsonl
+from camdrift.agent.output.sinks import read_jsonl
+from camdrift.agent.reference.baseline import save_baseline
 from tests.agent.drift_fixtures import small_baseline
 from tests.agent.mqtt.broker import Mosquitto
 from tests.agent.mqtt.collector import Collector

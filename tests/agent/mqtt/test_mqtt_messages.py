@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from camdrift.agent.events import (
+from camdrift.agent.mqtt.topics import parse_topic, subscription, topic, validate_camera_id, validate_prefix
+from camdrift.agent.output.events import (
     EVENT_KINDS,
     Envelope,
     Event,
@@ -21,7 +22,6 @@ from camdrift.agent.events import (
     encode,
     mark_replayed,
 )
-from camdrift.agent.topics import parse_topic, subscription, topic, validate_camera_id, validate_prefix
 from tests.agent.mqtt.helpers import validator
 
 

@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from camdrift.agent.outbox import Outbox
+from camdrift.agent.mqtt.outbox import Outbox
 from tests.agent.mqtt.broker import Mosquitto
 from tests.agent.mqtt.collector import Collector, Received
 from tests.agent.mqtt.helpers import Publisher, validator

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from camdrift.agent.events import Event, Sequencer
+from camdrift.agent.mqtt.outbox import Outbox
 from camdrift.agent.mqtt.settings import MqttConfigError, MqttSettings, read_secret
 from camdrift.agent.mqtt.sink import MqttSink
 from camdrift.agent.mqtt.tls import build_ssl_context
-from camdrift.agent.outbox import Outbox
+from camdrift.agent.output.events import Event, Sequencer
 from tests.agent.mqtt.broker import Mosquitto, Pki
 from tests.agent.mqtt.collector import Collector
 from tests.agent.mqtt.helpers import Publisher

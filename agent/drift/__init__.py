@@ -1,0 +1,1 @@
+"""Drift maths: features, windows, statistics, decisions, explanations, trends, the engine."""

@@ -1,0 +1,1 @@
+"""The vision model beside the agent: ONNX runner and activation sampling."""

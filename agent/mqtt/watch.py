@@ -1,0 +1,239 @@
+"""``camdrift watch``: what the cameras' agents say on the broker, for people on the plant floor.
+
+Subscribes ``<prefix>/+/+`` (``--prefix`` may hold ``+`` levels; the default ``camdrift/+`` covers every site)
+and keeps one row per camera: availability, the drift verdict per feature group (from the retained ``state``),
+the last event and the baseline age (from the retained ``status``). On a terminal the table is redrawn in place
+(plain ANSI, no curses); ``--json`` prints every message as one JSON line instead, for piping::
+
+    camdrift watch --host mqtt.plant.local
+    camdrift watch --host 10.0.0.5 --port 8883 --tls-ca /etc/camdrift/ca.crt --username dash \\
+        --password-file /etc/camdrift/watch.pw --prefix camdrift/plant-1 --camera line3-top
+    camdrift watch --host localhost --json --duration 60 | jq .
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import paho.mqtt.client as mqtt
+
+from camdrift.agent.mqtt.settings import MqttConfigError, MqttSettings, read_secret
+from camdrift.agent.mqtt.tls import build_ssl_context, describe_connect_error
+from camdrift.agent.mqtt.topics import parse_topic, subscription, validate_camera_id, validate_prefix
+
+_CLEAR = "\x1b[H\x1b[2J"
+
+
+@dataclass
+class CameraRow:
+    """What is known about one camera; ``*_at`` are local monotonic times (s) of reception."""
+
+    name: str
+    availability: str = "?"
+    state: dict[str, Any] = field(default_factory=dict)
+    status: dict[str, Any] = field(default_factory=dict)
+    status_at: float = 0.0
+    last_event: dict[str, Any] | None = None
+    last_event_at: float = 0.0
+    seen_at: float = 0.0
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+class Board:
+    """The table: ``update()`` with each received message, ``render()`` to text."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = validate_prefix(prefix, allow_wildcards=True)
+        self._fixed = self.prefix.split("/")
+        self.rows: dict[str, CameraRow] = {}
+
+    def name(self, root: str, camera: str) -> str:
+        """The camera as shown: its id, preceded by the levels the prefix's ``+`` matched (e.g. the site)."""
+        wild = [got for got, want in zip(root.split("/"), self._fixed, strict=True) if want == "+"]
+        return "/".join([*wild, camera])
+
+    def update(self, topic: str, payload: bytes, now: float) -> dict[str, Any] | None:
+        """Take one message; returns its JSON-lines record, or None if the topic is not a camdrift topic."""
+        parsed = parse_topic(self.prefix, topic)
+        if parsed is None:
+            return None
+        root, camera, kind = parsed
+        name = self.name(root, camera)
+        row = self.rows.setdefault(name, CameraRow(name))
+        row.seen_at = now
+        doc: Any
+        if kind == "availability":
+            doc = payload.decode("utf-8", "replace")
+            row.availability = doc
+        else:
+            try:
+                doc = json.loads(payload)
+            except ValueError:
+                return {"topic": topic, "camera": name, "kind": kind, "error": "payload is not JSON"}
+            if not isinstance(doc, dict):
+                return {"topic": topic, "camera": name, "kind": kind, "error": "payload is not a JSON object"}
+            if kind == "state":
+                row.state = doc
+            elif kind == "status":
+                row.status, row.status_at = doc, now
+            elif kind == "events":
+                row.last_event, row.last_event_at = doc, now
+        return {"topic": topic, "camera": name, "kind": kind, "payload": doc}
+
+    def render(self, now: float) -> str:
+        header = ("CAMERA", "AVAILABILITY", "DRIFT STATE", "LAST EVENT", "BASELINE AGE", "SEEN")
+        lines = [header]
+        for name in sorted(self.rows):
+            row = self.rows[name]
+            groups = row.state.get("groups") or {}
+            state = " ".join(
+                f"{g}={'DRIFT' if v.get('verdict') == 'drift' else v.get('verdict', '?')}"
+                for g, v in sorted(groups.items())
+                if isinstance(v, dict)
+            )
+            if row.state and not state:
+                state = str(row.state.get("overall", "?"))
+            event = "-"
+            if row.last_event is not None:
+                e = row.last_event
+                group = f" {e['group']}" if e.get("group") else ""
+                event = f"{e.get('kind', '?')}{group} ({_age(now - row.last_event_at)} ago)"
+            baseline_age = row.status.get("baseline_age_s")
+            age = _age(None if baseline_age is None else baseline_age + now - row.status_at)
+            lines.append((name, row.availability, state or "-", event, age, f"{_age(now - row.seen_at)} ago"))
+        widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+        text = "\n".join(
+            "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines
+        )
+        if not self.rows:
+            text += "\n(no camdrift agent has published under this prefix yet)"
+        return text + "\n"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "watch",
+        help="show the cameras' availability and drift state from the MQTT broker",
+        description="Live table of cameras (availability, drift state per group, last event, baseline age) "
+        "from the MQTT broker, or JSON lines with --json.",
+    )
+    p.add_argument("--host", required=True, help="MQTT broker host name or address")
+    p.add_argument("--port", type=int, default=None, help="broker port (default 1883, or 8883 with --tls-ca)")
+    p.add_argument(
+        "--prefix", default="camdrift/+", help="topic prefix; '+' levels allowed (default camdrift/+)"
+    )
+    p.add_argument("--camera", default=None, help="show only this camera id")
+    p.add_argument("--json", action="store_true", help="print every message as one JSON line")
+    p.add_argument("--once", action="store_true", help="collect the retained messages, print once, exit")
+    p.add_argument("--duration", type=float, default=None, help="exit after this many seconds")
+    p.add_argument("--username", default=None)
+    p.add_argument(
+        "--password-file", default=None, help="file holding the password (never on the command line)"
+    )
+    p.add_argument(
+        "--tls-ca", default=None, help="CA file: connect with TLS and verify the broker's certificate"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    try:
+        prefix = validate_prefix(args.prefix, allow_wildcards=True)
+        if args.camera is not None:
+            validate_camera_id(args.camera)
+        if args.duration is not None and args.duration <= 0:
+            raise ValueError(f"--duration must be > 0, got {args.duration}")
+        settings = MqttSettings(host=args.host, port=args.port, tls_ca=args.tls_ca, username=args.username)
+        password = read_secret(args.password_file, None, "--password-file")
+        client = _client(settings, password)
+    except (ValueError, MqttConfigError) as exc:
+        print(f"camdrift watch: {exc}", file=sys.stderr)
+        return 2
+    inbox: queue.Queue[tuple[str, bytes] | str] = queue.Queue()
+    wanted = f"{prefix}/{args.camera}/+" if args.camera else subscription(prefix)
+
+    def on_connect(c: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        if reason_code.is_failure:
+            inbox.put(f"MQTT broker {settings.address} refused the connection: {reason_code}")
+        else:
+            c.subscribe(wanted, qos=1)
+
+    client.on_connect = on_connect
+    client.on_message = lambda c, u, msg: inbox.put((msg.topic, msg.payload))
+    try:
+        client.connect(settings.host, settings.broker_port, keepalive=30)
+    except (OSError, ValueError) as exc:
+        print(f"camdrift watch: {describe_connect_error(exc, settings)}", file=sys.stderr)
+        return 1
+    client.loop_start()
+    try:
+        return _show(args, Board(prefix), inbox, out)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def _client(settings: MqttSettings, password: str | None) -> mqtt.Client:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    if settings.username:
+        client.username_pw_set(settings.username, password)
+    if settings.use_tls:
+        client.tls_set_context(build_ssl_context(settings))
+    return client
+
+
+def _show(args: argparse.Namespace, board: Board, inbox: queue.Queue, out: TextIO) -> int:
+    live_table = not args.json and not args.once and out.isatty()
+    start = time.monotonic()
+    hard_end = start + args.duration if args.duration is not None else float("inf")
+    last_message: float | None = None
+    drawn = 0.0
+    dirty = True
+    while True:
+        now = time.monotonic()
+        end = hard_end
+        if (
+            args.once
+        ):  # retained messages arrive right after subscribing: half a quiet second means all are in
+            end = min(end, start + 5.0, (last_message or start + 1.5) + 0.5)
+        if now >= end:
+            break
+        try:
+            item = inbox.get(timeout=max(0.0, min(0.25, end - now)))
+        except queue.Empty:
+            item = None
+        if isinstance(item, str):
+            print(f"camdrift watch: {item}", file=sys.stderr)
+            return 1
+        if item is not None:
+            record = board.update(item[0], item[1], time.monotonic())
+            last_message, dirty = time.monotonic(), True
+            if args.json and record is not None:
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                out.flush()
+        if live_table and (dirty and time.monotonic() - drawn >= 0.5 or time.monotonic() - drawn >= 5.0):
+            out.write(_CLEAR + board.render(time.monotonic()))
+            out.flush()
+            drawn, dirty = time.monotonic(), False
+    if not args.json:
+        out.write((_CLEAR if live_table else "") + board.render(time.monotonic()))
+        out.flush()
+    return 0

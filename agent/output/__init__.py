@@ -1,0 +1,1 @@
+"""What the agent says: versioned events, local sinks, flagged-frame evidence."""

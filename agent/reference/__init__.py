@@ -1,0 +1,1 @@
+"""References the agent tests against: the baseline and its activation reference."""

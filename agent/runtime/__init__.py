@@ -1,0 +1,1 @@
+"""The running agent: daemon lifecycle, pipeline, sampler, in-process agent, systemd notify."""

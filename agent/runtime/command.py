@@ -1,0 +1,123 @@
+"""``camdrift run``: the agent daemon's command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from camdrift.agent.config import Config, ConfigError, add_config_arguments, config_from_args
+from camdrift.agent.output.events import Sequencer
+from camdrift.agent.output.sinks import Sink
+from camdrift.agent.paths import AgentPaths, agent_paths
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+# syslog priorities, so that `journalctl -p warning` sees the agent's real levels
+_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+
+class JournalFormatter(logging.Formatter):
+    """Prefixes each line with ``<priority>`` (sd-daemon(3)); journald strips it and records the level."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prio = _PRIORITY.get(record.levelno, 6)
+        return "\n".join(f"<{prio}>{line}" for line in super().format(record).splitlines())
+
+
+def setup_logging(level: str, environ: dict[str, str] | None = None) -> None:
+    """Logs to stderr; under systemd (``$JOURNAL_STREAM`` set) with journald priority prefixes and no time
+    stamp (the journal adds it)."""
+    env = os.environ if environ is None else environ
+    handler = logging.StreamHandler(sys.stderr)
+    if env.get("JOURNAL_STREAM"):
+        handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, level.upper()))
+
+
+def mqtt_sinks(cfg: Config, paths: AgentPaths, sequencer: Sequencer) -> list[Sink]:
+    """The MQTT sink for ``cfg.mqtt`` (none when no host is set), started, with its outbox in the state dir."""
+    m = cfg.mqtt
+    if not m.host:
+        return []
+    from camdrift.agent.mqtt.outbox import Outbox
+    from camdrift.agent.mqtt.settings import MqttSettings
+    from camdrift.agent.mqtt.sink import MqttSink
+
+    password_file = Path(m.password_file) if m.password_file else None
+    credential = None
+    if password_file is None and m.username and paths.mqtt_password_credential is not None:
+        credential = paths.mqtt_password_credential.name  # read from $CREDENTIALS_DIRECTORY when connecting
+    settings = MqttSettings(
+        host=m.host,
+        port=m.port,
+        prefix=m.prefix or f"camdrift/{m.site}",
+        client_id=m.client_id,
+        keepalive_s=m.keepalive,
+        username=m.username,
+        password_file=password_file,
+        password_credential=credential,
+        protocol=m.protocol,
+        tls=m.tls,
+        tls_ca=Path(m.tls_ca) if m.tls_ca else None,
+        tls_cert=Path(m.tls_cert) if m.tls_cert else None,
+        tls_key=Path(m.tls_key) if m.tls_key else None,
+        tls_key_password_file=Path(m.tls_key_password_file) if m.tls_key_password_file else None,
+        tls_verify_hostname=not m.tls_insecure,
+    )
+    outbox = Outbox(paths.outbox, max_rows=m.outbox_max_rows, max_bytes=m.outbox_max_bytes)
+    sink = MqttSink(settings, cfg.camera.id, outbox, sequencer)
+    sink.start()
+    return [sink]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "run",
+        help="run the agent: read frames, detect drift, publish events",
+        description="Runs the agent in the foreground (systemd: Type=notify). Settings come from --config "
+        "and/or the options below; --check-config validates them and exits.",
+    )
+    add_config_arguments(p)
+    p.add_argument("--check-config", action="store_true", help="validate the configuration and exit")
+    p.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="log level (default info)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from camdrift.agent.reference.baseline import BaselineError, load_baseline
+    from camdrift.agent.runtime.daemon import Daemon, StartupError
+
+    setup_logging(args.log_level)
+    try:
+        config = config_from_args(args)
+    except ConfigError as exc:
+        print(f"camdrift run: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.check_config:
+        path = agent_paths(config).baseline
+        try:
+            load_baseline(path)
+            baseline_note = f"baseline {path} loads"
+        except FileNotFoundError:
+            baseline_note = f"no baseline at {path} yet (run camdrift calibrate)"
+        except (BaselineError, OSError) as exc:
+            print(f"camdrift run: baseline {path}: {exc}", file=sys.stderr)
+            return 2
+        print(f"configuration OK: camera {config.camera.id}, source {config.source.uri}; {baseline_note}")
+        return 0
+    try:
+        daemon = Daemon(lambda: config_from_args(args), make_sinks=mqtt_sinks)
+        daemon.install_signal_handlers()
+        return daemon.run()
+    except StartupError as exc:
+        print(f"camdrift run: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"camdrift run: configuration error: {exc}", file=sys.stderr)
+        return 2

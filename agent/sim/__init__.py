@@ -1,0 +1,1 @@
+"""A simulated inspection line (real photographs) for the demo, benchmarks and tests."""

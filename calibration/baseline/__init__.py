@@ -1,0 +1,1 @@
+"""camdrift baseline: show, diff and merge baselines."""

@@ -1,0 +1,1 @@
+"""Benchmarks and peer detectors for camdrift bench."""

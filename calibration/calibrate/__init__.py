@@ -1,0 +1,1 @@
+"""camdrift calibrate: capture, quality gates, thresholds, baseline build."""

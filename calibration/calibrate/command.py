@@ -1,0 +1,220 @@
+"""``camdrift calibrate``: capture a reference from a source, run the quality gates, write the baseline.
+
+The baseline keeps the per-frame reference features (``Baseline.reference_frames``: natural-bin histograms,
+scalars, float16 thumbnails, grid) so that ``camdrift baseline merge`` can rebuild thresholds from a union of
+captures; ``--no-frames`` leaves them out for a smaller file (about 12 kB per frame at 64x64 thumbnails).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+
+import numpy as np
+
+from camdrift.agent.reference.baseline import Baseline, ReferenceFrames, save_baseline
+from camdrift.calibration.calibrate.activation_options import (
+    add_model_arguments,
+    plan_from_args,
+    summary_lines,
+)
+from camdrift.calibration.calibrate.build import build_from_frames, reference_frames
+from camdrift.calibration.calibrate.gates import Finding, run_gates
+from camdrift.calibration.capture import Capture, CaptureError, Kernel, Progress, capture
+from camdrift.calibration.options import (
+    EXIT_OK,
+    UsageError,
+    add_source_arguments,
+    check_output,
+    fail,
+    make_source,
+    parse_duration,
+    positive_int,
+    source_settings,
+)
+
+NAME = "calibrate"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        NAME,
+        help="capture a reference from a source and write a baseline",
+        description="Captures frames (camera, RTSP, video file, image folder, the model's training images), "
+        "checks them, calibrates the drift thresholds and writes the baseline file.",
+    )
+    add_source_arguments(p)
+    span = p.add_mutually_exclusive_group(required=True)
+    span.add_argument("--frames", type=positive_int, metavar="N", help="number of analysed frames to capture")
+    span.add_argument("--duration", type=parse_duration, help="stream time to capture: 90s, 10m, 1h")
+    p.add_argument("--out", required=True, metavar="BASELINE", help="baseline file to write")
+    p.add_argument("--window", type=positive_int, default=100, help="sliding window, frames (default 100)")
+    p.add_argument("--budget-days", type=float, default=30.0, help="one false alarm per this many days (30)")
+    p.add_argument(
+        "--replicates", type=positive_int, default=2000, help="bootstrap replicates (default 2000)"
+    )
+    p.add_argument("--bins", type=positive_int, default=20, help="histogram bins per group (default 20)")
+    p.add_argument("--thumb", type=positive_int, default=64, help="thumbnail cells per side (default 64)")
+    p.add_argument("--grid", type=positive_int, default=8, help="local sharpness grid per side (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--no-frames", action="store_true", help="do not keep per-frame features (cannot merge)")
+    p.add_argument("--force", action="store_true", help="write the baseline even when a gate fails")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_model_arguments(p)
+    p.set_defaults(func=run)
+
+
+def keep_frames(frames: ReferenceFrames) -> ReferenceFrames:
+    """The per-frame features as stored in a baseline (float16 thumbnails, float32 grids: ~12 kB / frame)."""
+    return frames._replace(
+        thumbnails=frames.thumbnails.astype(np.float16),
+        grid_sharpness=frames.grid_sharpness.astype(np.float32),
+        grid_luma=frames.grid_luma.astype(np.float32),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except UsageError as exc:
+        return fail(NAME, exc)
+    except CaptureError as exc:
+        return fail(NAME, exc)
+    except OSError as exc:  # writing the baseline failed (disk full, permissions): the old file is kept
+        return fail(NAME, f"cannot write {args.out}: {exc.strerror or exc}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    s = source_settings(args)
+    if not args.budget_days > 0:
+        raise UsageError(f"--budget-days must be > 0, got {args.budget_days}")
+    if args.window < 2:
+        raise UsageError(f"--window must be >= 2 frames, got {args.window}")
+    if args.bins < 2:
+        raise UsageError(f"--bins must be >= 2, got {args.bins}")
+    out = check_output(args.out, "--out")
+    plan = plan_from_args(args)  # --model: the activation group (UsageError naming the option)
+    kernel = Kernel(
+        pixel_format=s.pixel_format,
+        roi=s.roi,
+        stride=s.stride,
+        thumb_size=(args.thumb, args.thumb),
+        grid=args.grid,
+    )
+    source = make_source(s.uri, s.pixel_format)
+    total, unit = (args.frames, "frames") if args.frames else (args.duration, "s")
+    progress = None if args.quiet else Progress(total, unit)
+    started = time.monotonic()
+    cap = capture(
+        source,
+        kernel,
+        frames=args.frames,
+        duration=args.duration,
+        max_fps=s.max_fps,
+        progress=progress,
+        on_frame=None if plan is None else plan.on_frame,
+    )
+    if not cap.stats:
+        skipped = ", ".join(f"{n} {r}" for r, n in cap.skipped.items()) or "none read"
+        raise UsageError(f"source {cap.source} gave no usable frame ({skipped})")
+    frames = reference_frames(cap.stats)
+    keep, findings = run_gates(
+        frames.scalars,
+        frames.thumbnails,
+        window=args.window,
+        skipped=cap.skipped,
+        under_threshold=kernel.under_threshold,
+        over_threshold=kernel.over_threshold,
+    )
+    if cap.ended and args.frames and len(cap.stats) < args.frames:
+        findings.insert(
+            0,
+            Finding(
+                "warning", "source_ended", f"the source ended after {len(cap.stats)} of {args.frames} frames"
+            ),
+        )
+    errors = [f for f in findings if f.level == "error"]
+    if errors and not args.force:
+        for f in findings:
+            print(f, file=sys.stderr)
+        return fail(NAME, f"calibration refused ({len(errors)} gate(s) failed; --force writes it anyway)")
+    frames = ReferenceFrames(*(a[keep] for a in frames))
+    if len(frames.scalars) < 2:
+        return fail(
+            NAME, f"only {len(frames.scalars)} usable frame(s) from {cap.source}: nothing to calibrate"
+        )
+    try:
+        baseline = build_from_frames(
+            frames,
+            camera_id=s.camera_id,
+            source=cap.source,
+            pixel_format=cap.pixel_format,
+            resolution=cap.resolution,
+            roi=s.roi,
+            stride=s.stride,
+            grid=args.grid,
+            thumb_size=kernel.thumb_size,
+            n_bins=args.bins,
+            window=args.window,
+            fps=s.max_fps,
+            budget_days=args.budget_days,
+            n_replicates=args.replicates,
+            seed=args.seed,
+        )
+    except ValueError as exc:  # degenerate reference (e.g. a flat grey image): the builder names why
+        return fail(NAME, f"cannot calibrate from {cap.source}: {exc}")
+    notes = baseline.thresholds.notes + tuple(str(f) for f in findings)
+    baseline = _with_notes(baseline, notes, None if args.no_frames else keep_frames(frames))
+    if plan is not None:
+        try:
+            baseline = plan.add_group(
+                baseline, keep, n_replicates=args.replicates, budget_days=args.budget_days
+            )
+        except ValueError as exc:
+            return fail(NAME, f"cannot calibrate the activation group with {args.model}: {exc}")
+    save_baseline(baseline, out)
+    print(summary(baseline, cap, findings, out=str(out), seconds=time.monotonic() - started))
+    if plan is not None:
+        print("\n".join(summary_lines(baseline, plan)))
+    return EXIT_OK
+
+
+def _with_notes(b: Baseline, notes: tuple[str, ...], frames: ReferenceFrames | None) -> Baseline:
+    return dataclasses.replace(
+        b, thresholds=dataclasses.replace(b.thresholds, notes=notes), reference_frames=frames
+    )
+
+
+def summary(b: Baseline, cap: Capture, findings: list[Finding], *, out: str, seconds: float) -> str:
+    th = b.thresholds
+    span = float(cap.times[-1] - cap.times[0]) if len(cap.times) else 0.0
+    lines = [
+        f"baseline written: {out} (id {b.baseline_id})",
+        f"  camera {b.camera_id}, source {b.source}",
+        f"  frames used: {b.frame_count} of {len(cap.stats)} read, {span:.1f} s of stream time, "
+        f"{b.resolution[0]}x{b.resolution[1]} {b.pixel_format}, roi {b.roi or 'whole frame'}, stride {b.stride}",
+        f"  feature groups: {len(th.names)} statistics over {b.n_bins} bins per colour group, thumbnail "
+        f"{b.thumb_size[0]}x{b.thumb_size[1]}, grid {b.grid}x{b.grid}",
+        f"  thresholds: {th.method}, window {th.window} frames at {th.fps:g} fps, "
+        f"{th.n_replicates} bootstrap replicates in blocks of {th.block_length}",
+        f"  false-alarm budget: {th.budget} (per-window level {th.level:.2g})",
+        threshold_table(b, indent="    "),
+    ]
+    if findings:
+        lines.append(f"  warned about ({len(findings)}):")
+        lines += [f"    - {f}" for f in findings]
+    else:
+        lines.append("  warned about: nothing, all quality gates passed")
+    lines.append(f"  took {seconds:.1f} s")
+    return "\n".join(lines)
+
+
+def threshold_table(b: Baseline, indent: str = "") -> str:
+    th = b.thresholds
+    rows = [f"{indent}{'statistic':<22} {'warn':>9} {'drift':>9}  unit"]
+    for name, w, d in zip(th.names, th.warn, th.drift, strict=True):
+        unit = "nats (PSI)" if name.startswith("psi.") else "px" if name == "displacement" else "|z|"
+        rows.append(f"{indent}{name:<22} {w:9.4g} {d:9.4g}  {unit}")
+    return "\n".join(rows)

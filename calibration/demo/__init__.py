@@ -1,0 +1,1 @@
+"""camdrift demo: the whole product on a simulated line."""

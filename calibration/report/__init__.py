@@ -1,0 +1,1 @@
+"""camdrift report: PNG/HTML pictures of a baseline and a capture."""

@@ -1,0 +1,59 @@
+"""``camdrift report``: a PNG or HTML picture of a baseline, and of a current capture against it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from camdrift.agent.reference.baseline import atomic_write
+from camdrift.calibration.capture import CaptureError
+from camdrift.calibration.options import EXIT_OK, UsageError, check_output, fail, positive_int, read_baseline
+from camdrift.calibration.report.render import encode_png, html_page, render, summarise
+from camdrift.calibration.verify.command import capture_for
+from camdrift.calibration.verify.verdict import verify_stats
+
+NAME = "report"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        NAME,
+        help="draw a baseline (and a current capture against it) as PNG or HTML",
+        description="Histograms per channel (reference vs current), thumbnails and their difference, the grid "
+        "of local sharpness and every statistic against its threshold.",
+    )
+    p.add_argument("--baseline", required=True, metavar="BASELINE", help="baseline file")
+    p.add_argument("--source", metavar="SRC", help="capture this source and compare (optional)")
+    p.add_argument("--config", metavar="CFG", help="agent TOML configuration (for the source)")
+    p.add_argument("--frames", type=positive_int, metavar="N", help="frames to capture (default 2 windows)")
+    p.add_argument("--out", required=True, metavar="report.png|report.html", help="file to write")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        suffix = Path(args.out).suffix.lower()
+        if suffix not in (".png", ".html", ".htm"):
+            raise UsageError(f"--out {args.out}: want a .png or .html file name")
+        out = check_output(args.out, "--out")
+        baseline = read_baseline(args.baseline)
+        current = result = None
+        if args.source or args.config:
+            frames = args.frames or 2 * baseline.thresholds.window
+            cap = capture_for(baseline, args, frames, args.quiet)
+            try:
+                result = verify_stats(baseline, cap.stats, cap.times)
+            except ValueError as exc:
+                raise UsageError(f"source {cap.source}: {exc}") from None
+            current = summarise(baseline, cap.stats)
+        png = encode_png(render(baseline, current, result))
+        payload = png if suffix == ".png" else html_page(baseline, png, result).encode()
+        atomic_write(out, payload)
+    except (UsageError, CaptureError) as exc:
+        return fail(NAME, exc)
+    except OSError as exc:
+        return fail(NAME, f"cannot write {args.out}: {exc.strerror or exc}")
+    verdict = f", verdict {result.verdict}" if result is not None else ""
+    print(f"report written: {out}{verdict}")
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""camdrift verify: a technician's pass/warn/fail against the baseline."""

@@ -1,0 +1,113 @@
+"""``camdrift verify``: after cleaning or replacing the lens, is the camera back? Exit 0 pass, 1 drift, 2 could not run.
+
+Run against a baseline built from the model's training images it is the data readiness check at deployment:
+is production like the training data?
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from camdrift.agent.reference.baseline import Baseline
+from camdrift.calibration.capture import Capture, CaptureError, Kernel, Progress, capture
+from camdrift.calibration.options import (
+    EXIT_DRIFT,
+    EXIT_OK,
+    UsageError,
+    fail,
+    make_source,
+    positive_int,
+    read_baseline,
+    source_settings,
+)
+from camdrift.calibration.verify.verdict import VerifyResult, as_json, table, verify_stats
+
+NAME = "verify"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        NAME,
+        help="compare a short capture with a baseline (exit 0 pass, 1 drift, 2 could not run)",
+        description="Captures a few windows of frames and compares every statistic with the baseline's "
+        "thresholds: pass / warn / fail with the likely cause. Exit code 0 pass (or warn), 1 drift found, 2 "
+        "could not run.",
+    )
+    p.add_argument("--baseline", required=True, metavar="BASELINE", help="baseline file (camdrift calibrate)")
+    p.add_argument("--source", metavar="SRC", help="frame source URI (default: the config's)")
+    p.add_argument("--config", metavar="CFG", help="agent TOML configuration (for the source)")
+    p.add_argument("--frames", type=positive_int, metavar="N", help="frames to capture (default 2 windows)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def capture_for(baseline: Baseline, args: argparse.Namespace, frames: int, quiet: bool) -> Capture:
+    """Capture ``frames`` frames from ``--source`` / ``--config`` the way the baseline's frames were analysed."""
+    args.pixel_format = baseline.pixel_format
+    s = source_settings(args)
+    kernel = Kernel(
+        pixel_format=baseline.pixel_format,
+        roi=baseline.roi,
+        stride=baseline.stride,
+        thumb_size=baseline.thumb_size,
+        grid=baseline.grid,
+        under_threshold=baseline.under_threshold,
+        over_threshold=baseline.over_threshold,
+    )
+    source = make_source(s.uri, baseline.pixel_format)
+    progress = None if quiet else Progress(frames, "frames")
+
+    def check(pixel_format: str, resolution: tuple[int, int]) -> None:
+        baseline.check_frames(pixel_format, resolution, baseline.roi)
+
+    return capture(
+        source, kernel, frames=frames, max_fps=baseline.thresholds.fps, progress=progress, check=check
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        baseline = read_baseline(args.baseline)
+        frames = args.frames or 2 * baseline.thresholds.window
+        cap = capture_for(baseline, args, frames, args.quiet or args.json)
+        try:
+            result = verify_stats(baseline, cap.stats, cap.times)
+        except ValueError as exc:
+            raise UsageError(f"source {cap.source}: {exc}") from None
+    except (UsageError, CaptureError) as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"verdict": "error", "error": str(exc)}))
+        return fail(NAME, exc)
+    if args.json:
+        doc = as_json(result)
+        doc.update(baseline=args.baseline, baseline_id=baseline.baseline_id, source=cap.source)
+        doc["skipped"] = dict(cap.skipped)
+        doc["source_ended"] = bool(cap.ended and result.frames < frames)
+        print(json.dumps(doc, indent=2))
+    else:
+        print(report_text(result, baseline, cap, args.baseline, frames))
+    return EXIT_DRIFT if result.verdict == "fail" else EXIT_OK
+
+
+def report_text(result: VerifyResult, baseline: Baseline, cap: Capture, path: str, requested: int) -> str:
+    head = {
+        "pass": "PASS: the camera matches its baseline",
+        "warn": "PASS with warnings: close to the thresholds, check again after the fix settles",
+        "fail": "FAIL: drift found",
+    }[result.verdict]
+    lines = [
+        f"verify {cap.source} against {path} (camera {baseline.camera_id}, baseline {baseline.baseline_id})",
+        f"{result.frames} frames, {result.windows} windows of {baseline.thresholds.window}",
+        table(result),
+        "",
+        head,
+    ]
+    if result.verdict != "pass":
+        lines.append(f"likely cause: {result.causes[0].text}")
+    if cap.ended and result.frames < requested:
+        lines.append(f"note: the source ended after {result.frames} of {requested} frames")
+    if cap.skipped:
+        lines.append("skipped frames: " + ", ".join(f"{n} {r}" for r, n in cap.skipped.items()))
+    return "\n".join(lines)

@@ -1,0 +1,90 @@
+"""Group state machines (hysteresis, persistence, recovery) and camera-level episodes (one id each)."""
+
+from __future__ import annotations
+
+import doctest
+
+import pytest
+
+import camdrift.agent.drift.decision as decision_module
+from camdrift.agent.drift.decision import DRIFT, OK, WARNING, Episodes, GroupState, episode_id
+
+
+def _run(g: GroupState, scores: list[float]) -> list[str]:
+    return [g.update(s).state for s in scores]
+
+
+def test_doctests() -> None:
+    assert doctest.testmod(decision_module).failed == 0
+
+
+def test_persistence_needs_k_consecutive_frames() -> None:
+    g = GroupState("x", warn=1.0, drift=2.0, persistence=3, recovery=2)
+    assert _run(g, [3, 3, 0.5, 3, 3]) == [WARNING, WARNING, OK, WARNING, WARNING]
+    assert g.update(3).state == DRIFT
+    assert g.transition is not None and g.transition.kind == "drift"
+
+
+def test_hysteresis_exit_below_entry_and_recovery_after_m_frames() -> None:
+    g = GroupState("x", warn=1.0, drift=2.0, persistence=1, recovery=3)
+    assert g.update(2.5).state == DRIFT
+    # between exit (1.0) and drift (2.0): stays in drift however long
+    assert _run(g, [1.5] * 20) == [DRIFT] * 20
+    # below exit, but interrupted: the count restarts
+    assert _run(g, [0.5, 0.5, 1.5, 0.5, 0.5]) == [DRIFT] * 5
+    assert g.update(0.5).state == OK
+    assert g.transition is not None and g.transition.kind == "recovered"
+
+
+def test_warning_clears() -> None:
+    g = GroupState("x", warn=1.0, drift=2.0)
+    assert _run(g, [1.5, 0.9]) == [WARNING, OK]
+    assert g.transition is not None and g.transition.kind == "cleared"
+
+
+@pytest.mark.parametrize("kw", [{"warn": 3.0, "drift": 2.0}, {"warn": 1.0, "drift": 2.0, "persistence": 0}])
+def test_bad_settings_are_refused(kw: dict) -> None:
+    with pytest.raises(ValueError):
+        GroupState("x", **kw)
+
+
+def test_one_episode_one_id_from_start_to_end() -> None:
+    groups = {n: GroupState(n, warn=1.0, drift=2.0, persistence=2, recovery=2) for n in ("a", "b")}
+    ep = Episodes("cam", "base")
+    script = [
+        {"a": 3, "b": 0},
+        {"a": 3, "b": 0},  # a enters drift -> started
+        {"a": 3, "b": 3},
+        {"a": 3, "b": 3},  # b joins -> updated
+        {"a": 0, "b": 3},
+        {"a": 0, "b": 3},  # a recovers, b still in drift: no end
+        {"a": 0, "b": 0},
+        {"a": 0, "b": 0},  # b recovers -> ended
+        {"a": 3, "b": 0},
+        {"a": 3, "b": 0},  # a new episode
+    ]
+    events = []
+    for frame, scores in enumerate(script):
+        transitions = [t for n, s in scores.items() if (t := groups[n].update(s).transition)]
+        for kind, group in ep.kinds(transitions, frame, frame / 5):
+            events.append((kind, group, frame, ep.current))
+        ep.close_if_ended()
+    kinds = [(k, g, f) for k, g, f, _ in events]
+    assert kinds == [
+        ("warning", "a", 0),
+        ("drift.started", "a", 1),
+        ("drift.updated", "b", 3),
+        ("drift.ended", "b", 7),
+        ("warning", "a", 8),
+        ("drift.started", "a", 9),
+    ]
+    first = {e[3] for e in events[1:4]}
+    assert len(first) == 1 and first == {episode_id("cam", "base", 1, 1 / 5)}
+    assert events[5][3] != events[1][3]
+    assert ep.current == episode_id("cam", "base", 9, 9 / 5)
+
+
+def test_episode_ids_are_deterministic_and_distinct() -> None:
+    assert episode_id("cam", "b", 10, 2.0) == episode_id("cam", "b", 10, 2.0)
+    assert len({episode_id("cam", "b", i, i / 5) for i in range(1000)}) == 1000
+    assert episode_id("cam", "b", 10, 2.0) != episode_id("cam2", "b", 10, 2.0)

@@ -1,0 +1,42 @@
+"""Trend slopes and forecasts of the time to the tolerance crossing."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from camdrift.agent.drift.trend import DAY_S, fit_trend
+
+
+def test_linear_decay_slope_and_forecast() -> None:
+    t = np.arange(0, 2 * DAY_S, 60.0)
+    y = 100.0 - 0.4 * t / DAY_S  # -0.4 %/day of 100
+    tr = fit_trend("brightness", t, y, np.ones_like(t), reference=100.0, lo=90.0, hi=110.0)
+    assert tr is not None
+    assert math.isclose(tr.slope, -0.4, rel_tol=1e-9)
+    assert math.isclose(tr.rel_slope, -0.004, rel_tol=1e-9)
+    # at the last bucket the value is 100 - 0.4 * (2 - 60/86400); 90 is reached 25 days after t = 0
+    assert math.isclose(tr.days_to_tolerance, 25.0 - t[-1] / DAY_S, rel_tol=1e-9)
+    assert tr.text.startswith("brightness -0.40%/day; crosses tolerance in ~23.0 days")
+
+
+def test_flat_and_outside() -> None:
+    t = np.arange(10) * 60.0
+    flat = fit_trend("x", t, np.full(10, 5.0), np.ones(10), reference=5.0, lo=4.0, hi=6.0)
+    assert flat is not None and math.isinf(flat.days_to_tolerance) and "never" in flat.text
+    out = fit_trend("x", t, np.full(10, 7.0), np.ones(10), reference=5.0, lo=4.0, hi=6.0)
+    assert out is not None and out.days_to_tolerance == 0.0
+    assert fit_trend("x", t[:2], np.ones(2), np.ones(2), reference=1.0, lo=0.0, hi=2.0) is None
+
+
+def test_hinge_finds_the_slope_after_a_change_point() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(0, DAY_S, 60.0)
+    onset = 0.6 * DAY_S
+    y = 90.0 - 2.0 * np.maximum(t - onset, 0.0) / DAY_S + rng.normal(0, 0.05, t.size)
+    plain = fit_trend("b", t, y, np.ones_like(t), reference=90.0, lo=81.0, hi=99.0)
+    hinge = fit_trend("b", t, y, np.ones_like(t), reference=90.0, lo=81.0, hi=99.0, hinge=True)
+    assert plain is not None and hinge is not None
+    assert abs(hinge.slope + 2.0) < 0.1  # the plain line dilutes the slope with the flat part
+    assert abs(plain.slope + 2.0) > 0.5
