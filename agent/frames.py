@@ -1,8 +1,13 @@
-"""Typed records that cross from frame sources to the pipeline: :class:`Frame`, :class:`SourceEvent`, and the
-:class:`FrameSource` protocol every source implements.
+"""Typed records that cross from frame sources to the pipeline: :class:`Frame`, :class:`SourceEvent` (the
+:class:`~camdrift.agent.sources.base.FrameSource` protocol every source implements lives with the sources).
 
-This module imports only numpy and the standard library: the frame tap (``camdrift.agent.tap``) uses it and is
-imported by the inference app, which must not pay for numba or OpenCV.
+Pixel-format rules live here for the agent, on top of the kernels' (:mod:`camdrift.kernels.pixel_formats`:
+the formats, and the dtype and shape an image of each must have): :func:`channels_of` and
+:func:`image_resolution` (also :attr:`Frame.resolution`).
+
+This module imports only numpy, the standard library and ``camdrift.kernels.pixel_formats`` (numpy only): the
+frame tap (``camdrift.agent.tap``) uses it and is imported by the inference app, which must not pay for numba or
+OpenCV.
 """
 
 from __future__ import annotations
@@ -10,12 +15,24 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, Protocol, runtime_checkable
+from typing import Literal, NamedTuple
 
 import numpy as np
 
-# The formats camdrift.kernels.frame_stats understands (a test keeps them equal; not imported: see above).
-PIXEL_FORMATS = ("bgr8", "rgb8", "gray8", "gray16", "nv12")
+from camdrift.kernels.pixel_formats import PIXEL_FORMATS, image_problem
+
+__all__ = [
+    "PIXEL_FORMATS",
+    "Frame",
+    "SourceCounters",
+    "SourceEnded",
+    "SourceError",
+    "SourceEvent",
+    "SourceEventKind",
+    "channels_of",
+    "image_problem",
+    "image_resolution",
+]
 
 SourceEventKind = Literal["source.lost", "source.restored", "source.ended"]
 
@@ -39,6 +56,11 @@ class Frame(NamedTuple):
     pixel_format: str
     flag: str | None = None
     activations: np.ndarray | None = None
+
+    @property
+    def resolution(self) -> tuple[int, int]:
+        """(width, height) of the picture in pixels (NV12: its luma plane), see :func:`image_resolution`."""
+        return image_resolution(self.image, self.pixel_format)
 
 
 @dataclass(frozen=True)
@@ -78,46 +100,15 @@ class SourceCounters:
             logger.warning("frame rejected (%s): %s; further %s frames are only counted", kind, detail, kind)
 
 
-@runtime_checkable
-class FrameSource(Protocol):
-    """Where frames come from. ``read`` never queues: it returns the next frame, or None after ``timeout`` s.
-
-    ``read`` raises :class:`SourceError` when the source broke and :class:`SourceEnded` at the end of a finite
-    source; :class:`~camdrift.agent.sources.ReopeningSource` turns these into :class:`SourceEvent` s.
-    """
-
-    counters: SourceCounters
-
-    def open(self) -> None: ...
-
-    def read(self, timeout: float) -> Frame | None: ...
-
-    def close(self) -> None: ...
-
-    def describe(self) -> str: ...
-
-
-def image_problem(image: object, pixel_format: str) -> tuple[str, str] | None:
-    """Why ``image`` does not fit ``pixel_format`` (see :class:`Frame`): ``(kind, detail)``, or None.
-
-    kind is a short stable key for counting ("not_array", "unknown_format", "wrong_dtype", "wrong_shape",
-    "empty"); detail says what was expected and what came.
-    """
-    if not isinstance(image, np.ndarray):
-        return "not_array", f"not a numpy array but {type(image).__name__}"
+def channels_of(pixel_format: str) -> int:
+    """Colour channels the kernels report for ``pixel_format``: 3 (B, G, R) for bgr8, rgb8 and nv12, 1 for grey."""
     if pixel_format not in PIXEL_FORMATS:
-        return "unknown_format", f"unknown pixel format {pixel_format!r} (known: {', '.join(PIXEL_FORMATS)})"
-    want = np.uint16 if pixel_format == "gray16" else np.uint8
-    if image.dtype != want:
-        return "wrong_dtype", f"{pixel_format} needs dtype {np.dtype(want).name}, got {image.dtype}"
-    shape = image.shape
-    if pixel_format in ("bgr8", "rgb8"):
-        if image.ndim != 3 or shape[2] != 3:
-            return "wrong_shape", f"{pixel_format} needs shape (H, W, 3), got {shape}"
-    elif image.ndim != 2:
-        return "wrong_shape", f"{pixel_format} needs shape (H, W), got {shape}"
-    if shape[0] < 1 or shape[1] < 1:
-        return "empty", f"empty image of shape {shape}"
-    if pixel_format == "nv12" and (shape[0] % 3 or shape[1] % 2 or (shape[0] * 2 // 3) % 2):
-        return "wrong_shape", f"nv12 needs shape (H*3/2, W) with even H and W, got {shape}"
-    return None
+        raise ValueError(f"unknown pixel_format {pixel_format!r} (known: {', '.join(PIXEL_FORMATS)})")
+    return 1 if pixel_format.startswith("gray") else 3
+
+
+def image_resolution(image: np.ndarray, pixel_format: str) -> tuple[int, int]:
+    """(width, height) in pixels of the picture ``image`` holds in ``pixel_format``: an NV12 buffer of
+    (H*3/2, W) rows is a W x H picture (its chroma rows follow the luma plane)."""
+    h, w = image.shape[:2]
+    return (w, h * 2 // 3) if pixel_format == "nv12" else (w, h)

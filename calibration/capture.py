@@ -15,38 +15,14 @@ from typing import NamedTuple, TextIO
 
 import numpy as np
 
-from camdrift.agent.frames import Frame, FrameSource, SourceEnded, SourceError
+from camdrift.agent.frames import Frame, SourceEnded, SourceError, image_resolution
 from camdrift.agent.runtime.sampler import FrameSampler
-from camdrift.kernels import FrameStats, frame_stats
+from camdrift.agent.sources.base import FrameSource
+from camdrift.kernels import FrameStats, KernelParams
 
 
 class CaptureError(RuntimeError):
     """The capture could not run (source failed, stalled, or gave frames the kernels refuse); names why."""
-
-
-class Kernel(NamedTuple):
-    """The kernel parameters frames are analysed with (recorded in the baseline): roi (x, y, w, h) px or None,
-    stride px, thumb_size (th, tw) cells, grid G, under/over thresholds DN8."""
-
-    pixel_format: str = "bgr8"
-    roi: tuple[int, int, int, int] | None = None
-    stride: int = 1
-    thumb_size: tuple[int, int] = (64, 64)
-    grid: int = 8
-    under_threshold: int = 5
-    over_threshold: int = 250
-
-    def stats(self, image: np.ndarray) -> FrameStats:
-        return frame_stats(
-            image,
-            pixel_format=self.pixel_format,
-            roi=self.roi,
-            stride=self.stride,
-            thumb_size=self.thumb_size,
-            grid=self.grid,
-            under_threshold=self.under_threshold,
-            over_threshold=self.over_threshold,
-        )
 
 
 class Capture(NamedTuple):
@@ -72,7 +48,7 @@ class Progress:
         self.total = max(float(total), 1e-9)
         self.unit = unit
         self.stream = sys.stderr if stream is None else stream
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.tty = self.stream.isatty()
         self.width = width
         self._next_line = 0.1
         self._last_draw = 0.0
@@ -102,14 +78,89 @@ class Progress:
             self.stream.flush()
 
 
-def _resolution(image: np.ndarray, pixel_format: str) -> tuple[int, int]:
-    h, w = image.shape[:2]
-    return (w, h * 2 // 3) if pixel_format == "nv12" else (w, h)
+class _Taken:
+    """The analysed frames of a capture so far; the first frame fixes the shape and format of the others."""
+
+    def __init__(self, kernel: KernelParams, name: str, check: Callable[[str, tuple[int, int]], None] | None):
+        self.kernel = kernel
+        self.name = name
+        self.check = check
+        self.stats: list[FrameStats] = []
+        self.times: list[float] = []
+        self.skipped: Counter[str] = Counter()
+        self.shape: tuple[int, ...] | None = None
+        self.fmt: str | None = None
+        self.first: np.ndarray | None = None
+        self.last: np.ndarray | None = None
+
+    def enough(self, frames: int | None, duration: float | None) -> bool:
+        """Whether ``frames`` frames, or ``duration`` s of stream time, are taken."""
+        if frames is not None:
+            return len(self.stats) >= frames
+        return bool(self.times) and self.times[-1] - self.times[0] >= duration
+
+    def done(self, frames: int | None) -> float:
+        """Progress: frames taken, or stream time s since the first."""
+        return len(self.stats) if frames is not None else self.times[-1] - self.times[0]
+
+    def add(self, frame: Frame) -> bool:
+        """Analyses ``frame`` (True) or counts why it is skipped (False)."""
+        if self.shape is None:
+            self._fix(frame)
+        if frame.image.shape != self.shape:
+            self.skipped["size_changed"] += 1
+            return False
+        if frame.pixel_format != self.fmt:
+            self.skipped["format_changed"] += 1
+            return False
+        self.stats.append(self.kernel.stats(frame.image))
+        self.times.append(frame.stream_time)
+        if self.first is None:
+            self.first = frame.image.copy()
+        self.last = frame.image
+        return True
+
+    def _fix(self, frame: Frame) -> None:
+        """The first frame: its shape and format become the capture's, and it must fit the kernel and check."""
+        self.shape, self.fmt = frame.image.shape, frame.pixel_format
+        w, h = frame.resolution
+        try:
+            if self.check is not None:
+                self.check(frame.pixel_format, (w, h))
+            self.kernel.stats(frame.image)
+        except (ValueError, TypeError) as exc:
+            raise CaptureError(
+                f"frames of {self.name} ({w}x{h} {frame.pixel_format}) cannot be analysed: {exc}"
+            ) from None
+
+    def result(self, source: FrameSource, ended: bool) -> Capture:
+        for reason, n in source.counters.rejected.items():
+            self.skipped[reason] += n
+        fmt = self.fmt or self.kernel.pixel_format
+        return Capture(
+            stats=self.stats,
+            times=np.asarray(self.times, np.float64),
+            resolution=image_resolution(self.first, fmt) if self.first is not None else (0, 0),
+            pixel_format=fmt,
+            skipped=self.skipped,
+            first=self.first,
+            last=None if self.last is None else self.last.copy(),
+            ended=ended,
+            source=self.name,
+        )
+
+
+def _read(source: FrameSource, name: str) -> Frame | None:
+    """The next frame, or None if none came within 0.5 s; SourceEnded passes; a failure is a CaptureError."""
+    try:
+        return source.read(0.5)
+    except SourceError as exc:
+        raise CaptureError(f"source {name} failed: {exc}") from None
 
 
 def capture(
     source: FrameSource,
-    kernel: Kernel,
+    kernel: KernelParams,
     *,
     frames: int | None = None,
     duration: float | None = None,
@@ -134,78 +185,30 @@ def capture(
     except (SourceError, OSError, ValueError) as exc:
         raise CaptureError(f"cannot open source {name}: {exc}") from None
     sampler = FrameSampler(max_fps)
-    stats: list[FrameStats] = []
-    times: list[float] = []
-    skipped: Counter[str] = Counter()
-    shape = fmt = None
-    first = last = None
-    t0: float | None = None
+    taken = _Taken(kernel, name, check)
     ended = False
     waited = 0.0
     try:
-        while True:
-            if frames is not None and len(stats) >= frames:
-                break
-            if duration is not None and t0 is not None and times and times[-1] - t0 >= duration:
-                break
+        while not taken.enough(frames, duration):
             try:
-                frame = source.read(0.5)
+                frame = _read(source, name)
             except SourceEnded:
                 ended = True
                 break
-            except SourceError as exc:
-                raise CaptureError(f"source {name} failed: {exc}") from None
             if frame is None:
                 waited += 0.5
                 if waited >= stall_timeout:
                     raise CaptureError(f"source {name}: no frame for {stall_timeout:g} s")
                 continue
             waited = 0.0
-            if not sampler.offer(frame.stream_time):
+            if not sampler.offer(frame.stream_time) or not taken.add(frame):
                 continue
-            if shape is None:
-                shape, fmt = frame.image.shape, frame.pixel_format
-                t0 = frame.stream_time
-                w, h = _resolution(frame.image, frame.pixel_format)
-                try:
-                    if check is not None:
-                        check(frame.pixel_format, (w, h))
-                    kernel.stats(frame.image)
-                except (ValueError, TypeError) as exc:
-                    raise CaptureError(
-                        f"frames of {name} ({w}x{h} {frame.pixel_format}) cannot be analysed: {exc}"
-                    ) from None
-            if frame.image.shape != shape:
-                skipped["size_changed"] += 1
-                continue
-            if frame.pixel_format != fmt:
-                skipped["format_changed"] += 1
-                continue
-            stats.append(kernel.stats(frame.image))
-            times.append(frame.stream_time)
             if on_frame is not None:
                 on_frame(frame)
-            if first is None:
-                first = frame.image.copy()
-            last = frame.image
             if progress is not None:
-                done = len(stats) if frames is not None else times[-1] - t0
-                progress.update(done)
+                progress.update(taken.done(frames))
     finally:
         source.close()
         if progress is not None:
             progress.close()
-    for reason, n in source.counters.rejected.items():
-        skipped[reason] += n
-    resolution = _resolution(first, fmt) if first is not None else (0, 0)
-    return Capture(
-        stats=stats,
-        times=np.asarray(times, np.float64),
-        resolution=resolution,
-        pixel_format=fmt or kernel.pixel_format,
-        skipped=skipped,
-        first=first,
-        last=None if last is None else last.copy(),
-        ended=ended,
-        source=name,
-    )
+    return taken.result(source, ended)

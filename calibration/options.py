@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from camdrift.agent.config import ConfigError, load_config, parse_config
-from camdrift.agent.frames import FrameSource
 from camdrift.agent.reference.baseline import Baseline, BaselineError, load_baseline
 from camdrift.agent.sources import open_source
+from camdrift.agent.sources.base import FrameSource
+from camdrift.kernels import KernelParams
 
 EXIT_OK, EXIT_DRIFT, EXIT_FAIL = 0, 1, 2
 
@@ -67,6 +68,13 @@ class SourceSettings(NamedTuple):
     max_fps: float
     stride: int
     camera_id: str
+
+    def kernel(self, thumb_size: tuple[int, int] = (64, 64), grid: int = 8) -> KernelParams:
+        """The kernel parameters of these settings (pixel format, roi, stride) with ``thumb_size`` (th, tw)
+        cells and a ``grid`` x ``grid`` sharpness grid; the resolution comes with the first frame."""
+        return KernelParams(
+            pixel_format=self.pixel_format, roi=self.roi, stride=self.stride, thumb_size=thumb_size, grid=grid
+        )
 
 
 def add_source_arguments(parser: argparse.ArgumentParser, *, with_roi: bool = True) -> None:

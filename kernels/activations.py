@@ -13,6 +13,8 @@ import math
 import numpy as np
 from numba import njit
 
+from camdrift.kernels._checks import check_int
+
 __all__ = ["finite_samples", "histogram_by_edges", "pool_channels", "project", "quantile_edges_float"]
 
 LAYOUTS = ("nchw", "nhwc")
@@ -160,14 +162,6 @@ def _float_array(name: str, arr: object, ndims: tuple[int, ...]) -> np.ndarray:
     return arr.astype(np.float32) if arr.dtype == np.float16 else arr
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def _first_nonfinite(name: str, arr: np.ndarray) -> None:
     bad = np.argwhere(~np.isfinite(arr))
     if bad.size:
@@ -262,7 +256,7 @@ def quantile_edges_float(values: np.ndarray, n_bins: int) -> np.ndarray:
     empty in the reference (the divergences' pseudo-counts make that harmless).
     """
     v = _float_array("values", values, (2,))
-    b = _check_int("n_bins", n_bins, 1)
+    b = check_int("n_bins", n_bins, 1)
     if v.shape[0] < 1 or v.shape[1] < 1:
         raise ValueError(f"values must hold at least one sample and one component, got shape {v.shape}")
     _first_nonfinite("values", v)

@@ -7,19 +7,22 @@ same scale by dividing by ``2**(d-8)`` (so a 12-bit value 4095 is 255.94 DN8), a
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import operator
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from camdrift.kernels._checks import check_int
 from camdrift.kernels._frame_pass import (
     _bgr_pass,
     _grey_strided,
     _nv12_strided,
     _touch_bytes,
 )
-
-PIXEL_FORMATS = ("bgr8", "rgb8", "gray8", "gray16", "nv12")
+from camdrift.kernels.pixel_formats import image_problem
 
 
 class Roi(NamedTuple):
@@ -66,16 +69,56 @@ class FrameStats(NamedTuple):
     bg: float
 
 
+def _int_tuple(value: object) -> tuple[int, ...] | None:
+    """None, or a tuple of Python ints (numpy integers and JSON lists accepted; a float raises TypeError)."""
+    return None if value is None else tuple(operator.index(v) for v in value)
+
+
+@dataclass(frozen=True)
+class KernelParams:
+    """How frames are analysed: the inputs of :func:`frame_stats` and the frames they were fixed for.
+
+    A baseline records them (``baseline.kernel``) and live frames are analysed with the same ones, because each
+    changes the statistics the thresholds were calibrated on. pixel_format: one of ``PIXEL_FORMATS``; roi:
+    (x, y, w, h) px or None (the whole frame); stride: every ``stride``-th pixel in both directions; thumb_size:
+    (th, tw) thumbnail cells; grid: G for the G x G sharpness grid; under_threshold, over_threshold: exposure
+    limits (DN8); resolution: (w, h) px of the frames the parameters were fixed for (NV12: the luma plane), or
+    None while not known yet (before a capture's first frame). Sequences are stored as tuples of ints.
+    """
+
+    pixel_format: str = "bgr8"
+    roi: tuple[int, int, int, int] | None = None
+    stride: int = 1
+    thumb_size: tuple[int, int] = (64, 64)
+    grid: int = 8
+    under_threshold: int = 5
+    over_threshold: int = 250
+    resolution: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("roi", "thumb_size", "resolution"):
+            object.__setattr__(self, name, _int_tuple(getattr(self, name)))
+
+    def stats(self, image: np.ndarray) -> FrameStats:
+        """:func:`frame_stats` of ``image`` with these parameters (raises as it does for an unfit image)."""
+        return frame_stats(
+            image,
+            pixel_format=self.pixel_format,
+            roi=self.roi,
+            stride=self.stride,
+            thumb_size=self.thumb_size,
+            grid=self.grid,
+            under_threshold=self.under_threshold,
+            over_threshold=self.over_threshold,
+        )
+
+    def with_resolution(self, resolution: tuple[int, int]) -> KernelParams:
+        """The same parameters, fixed for frames of ``resolution`` (w, h) px."""
+        return dataclasses.replace(self, resolution=resolution)
+
+
 _BINS = np.arange(256, dtype=np.float64)
 _SQRT_HALF_PI = math.sqrt(math.pi / 2.0)
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _resolve_roi(roi: Roi | tuple[int, int, int, int] | None, height: int, width: int) -> Roi:
@@ -83,7 +126,7 @@ def _resolve_roi(roi: Roi | tuple[int, int, int, int] | None, height: int, width
         return Roi(0, 0, width, height)
     if len(roi) != 4:
         raise ValueError(f"roi must be (x, y, w, h), got {roi!r}")
-    x, y, w, h = (_check_int(f"roi.{k}", v, 0) for k, v in zip("xywh", roi, strict=True))
+    x, y, w, h = (check_int(f"roi.{k}", v, 0) for k, v in zip("xywh", roi, strict=True))
     if w < 1 or h < 1:
         raise ValueError(f"roi {tuple(roi)} is empty")
     if x + w > width or y + h > height:
@@ -93,23 +136,14 @@ def _resolve_roi(roi: Roi | tuple[int, int, int, int] | None, height: int, width
 
 def _check_frame(frame: object, pixel_format: str, bit_depth: int | None) -> tuple[int, int, int]:
     """Returns (height, width, shift) of the image described by ``frame``; raises naming what is wrong."""
-    if not isinstance(frame, np.ndarray):
-        raise TypeError(f"frame must be a numpy array, got {type(frame).__name__}")
-    if pixel_format not in PIXEL_FORMATS:
-        raise ValueError(f"pixel_format must be one of {', '.join(PIXEL_FORMATS)}, got {pixel_format!r}")
-    shape = frame.shape
-    if pixel_format in ("bgr8", "rgb8"):
-        if frame.ndim != 3 or shape[2] != 3:
-            raise ValueError(f"{pixel_format} frame must have shape (H, W, 3), got {shape}")
-    elif frame.ndim != 2:
-        raise ValueError(f"{pixel_format} frame must have shape (H, W), got {shape}")
-    want = np.uint16 if pixel_format == "gray16" else np.uint8
-    if frame.dtype != want:
-        raise TypeError(f"{pixel_format} frame must have dtype {np.dtype(want).name}, got {frame.dtype}")
+    problem = image_problem(frame, pixel_format)
+    if problem is not None:
+        kind, detail = problem
+        raise (TypeError if kind in ("not_array", "wrong_dtype") else ValueError)(f"frame: {detail}")
     if pixel_format == "gray16":
         if bit_depth is None:
             raise ValueError("gray16 frames need bit_depth (10, 12, 14 or 16)")
-        depth = _check_int("bit_depth", bit_depth, 9)
+        depth = check_int("bit_depth", bit_depth, 9)
         if depth > 16:
             raise ValueError(f"bit_depth {depth} does not fit a uint16 frame (max 16)")
         shift = depth - 8
@@ -117,16 +151,10 @@ def _check_frame(frame: object, pixel_format: str, bit_depth: int | None) -> tup
         raise ValueError(f"bit_depth {bit_depth} does not apply to {pixel_format} (8-bit) frames")
     else:
         shift = 0
+    rows, width = frame.shape[:2]
     if pixel_format == "nv12":
-        if shape[0] % 3 or shape[1] % 2:
-            raise ValueError(f"nv12 frame must have shape (H*3/2, W) with even H and W, got {shape}")
-        height = shape[0] * 2 // 3
-        if height % 2:
-            raise ValueError(f"nv12 frame must have shape (H*3/2, W) with even H and W, got {shape}")
-        return height, shape[1], 0
-    if shape[0] < 1 or shape[1] < 1:
-        raise ValueError(f"frame is empty: shape {shape}")
-    return shape[0], shape[1], shift
+        return rows * 2 // 3, width, 0  # the luma plane; the chroma rows follow it
+    return rows, width, shift
 
 
 def frame_stats(
@@ -153,13 +181,13 @@ def frame_stats(
     """
     height, width, shift = _check_frame(frame, pixel_format, bit_depth)
     r = _resolve_roi(roi, height, width)
-    s = _check_int("stride", stride, 1)
+    s = check_int("stride", stride, 1)
     if len(thumb_size) != 2:
         raise ValueError(f"thumb_size must be (th, tw), got {thumb_size!r}")
-    th, tw = (_check_int("thumb_size", v, 1) for v in thumb_size)
-    g = _check_int("grid", grid, 1)
-    lo = _check_int("under_threshold", under_threshold, 0)
-    hi = _check_int("over_threshold", over_threshold, 0)
+    th, tw = (check_int("thumb_size", v, 1) for v in thumb_size)
+    g = check_int("grid", grid, 1)
+    lo = check_int("under_threshold", under_threshold, 0)
+    hi = check_int("over_threshold", over_threshold, 0)
     if lo > 255 or hi > 255 or lo >= hi:
         raise ValueError(f"need 0 <= under_threshold < over_threshold <= 255, got {lo} and {hi}")
 

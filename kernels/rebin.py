@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from camdrift.kernels._checks import check_int
+
 __all__ = ["quantile_edges", "rebin", "rebin_lut"]
 
 
@@ -61,14 +63,6 @@ def _rebin(counts, lut, out):
             out[k, lut[i]] += counts[k, i]
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def quantile_edges(ref_counts: np.ndarray, n_bins: int) -> np.ndarray:
     """Boundaries of at most ``n_bins`` coarse bins of about equal mass in ``ref_counts``.
 
@@ -94,7 +88,7 @@ def quantile_edges(ref_counts: np.ndarray, n_bins: int) -> np.ndarray:
         raise ValueError("ref_counts holds negative counts")
     if not counts.any():
         raise ValueError("ref_counts holds no counts")
-    b = _check_int("n_bins", n_bins, 1)
+    b = check_int("n_bins", n_bins, 1)
     out = np.empty(b + 1, np.int64)
     n = _quantile_edges(counts, b, out)
     return out[:n].copy()
@@ -106,7 +100,7 @@ def rebin_lut(edges: np.ndarray, n_natural: int = 256) -> np.ndarray:
     edges: (B + 1,) integers, edges[0] = 0, strictly increasing, edges[-1] = n_natural (as from
     :func:`quantile_edges`).
     """
-    n = _check_int("n_natural", n_natural, 1)
+    n = check_int("n_natural", n_natural, 1)
     e = np.asarray(edges)
     if e.dtype.kind not in "iu":
         raise TypeError(f"edges must be integers, got dtype {e.dtype}")
@@ -141,7 +135,7 @@ def rebin(counts: np.ndarray, lut: np.ndarray, n_bins: int) -> np.ndarray:
         raise ValueError(
             f"lut must have shape ({c.shape[-1]},) to match the last axis of counts, got {table.shape}"
         )
-    b = _check_int("n_bins", n_bins, 1)
+    b = check_int("n_bins", n_bins, 1)
     if table.size and (table.min() < 0 or table.max() >= b):
         raise ValueError(f"lut values must lie in 0..{b - 1}, got {table.min()} .. {table.max()}")
     flat = c.reshape(-1, c.shape[-1])

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from camdrift.agent.sim.line import ProductionLine
-from camdrift.calibration.calibrate.build import build_from_frames, reference_frames
-from camdrift.calibration.capture import Kernel
+from camdrift.calibration.calibrate.build import Budget, build_from_frames, reference_frames
+from camdrift.kernels import KernelParams
 
 
 def main() -> None:
@@ -41,7 +41,7 @@ def main() -> None:
         subprocess.run([*cmd, "--out", str(Path(d) / "b.npz"), "--quiet"], check=True, capture_output=True)
         whole = time.perf_counter() - t
     line = ProductionLine(seed=0, width=w, height=h)
-    kernel = Kernel()
+    kernel = KernelParams(resolution=(w, h))
     render = kernels = 0.0
     stats = []
     for i in range(args.frames):  # one frame at a time: 1,000 frames of 1280x720 would hold 2.8 GB
@@ -52,7 +52,7 @@ def main() -> None:
         render += t1 - t
         kernels += time.perf_counter() - t1
     t = time.perf_counter()
-    build_from_frames(reference_frames(stats), camera_id="m", source=uri, resolution=(w, h))
+    build_from_frames(reference_frames(stats), camera_id="m", source=uri, kernel=kernel, budget=Budget())
     build = time.perf_counter() - t
     print(f"camdrift calibrate, {args.frames} frames of {w}x{h}: {whole:.1f} s wall (whole command)")
     print(f"  parts in-process: render {render:.1f} s, kernels {kernels:.1f} s, build baseline {build:.1f} s")

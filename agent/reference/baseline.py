@@ -1,34 +1,31 @@
 """The reference a camera is judged against: :class:`Baseline`, its :class:`Thresholds`, and its one file.
 
-The file is ONE self-describing ``np.savez`` archive: every array is an array entry, and the entry ``header`` is
-UTF-8 JSON bytes stored as a uint8 array. It is read with ``np.load(..., allow_pickle=False)``. The header holds
-``format`` ("camdrift-baseline"), ``version`` and ``sha256``: the SHA-256 over the canonical content (the header
-JSON without ``sha256``, keys sorted, then for each array in sorted name order its name, dtype, shape and bytes),
-so a truncated or altered file is refused with the reason.
+The file is ONE self-describing ``np.savez`` archive (:mod:`camdrift.agent.reference.archive`): every array is an
+array entry, and the entry ``header`` is UTF-8 JSON bytes stored as a uint8 array. It is read with
+``np.load(..., allow_pickle=False)``. The header holds ``format`` ("camdrift-baseline"), ``version`` and
+``sha256``: the SHA-256 over the canonical content (the header JSON without ``sha256``, keys sorted, then for each
+array in sorted name order its name, dtype, shape and bytes), so a truncated or altered file is refused with the
+reason. Groups are in :data:`camdrift.agent.drift.statistics.GROUPS` order (blue, green, red, luma).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import io
-import json
-import os
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from camdrift.agent.files import atomic_write_bytes
 from camdrift.agent.reference import activation_baseline
 from camdrift.agent.reference.activation_baseline import ActivationReference
+from camdrift.agent.reference.archive import content_digest, pack_npz, unpack_npz
+from camdrift.kernels.frame_stats import KernelParams
 
 FORMAT = "camdrift-baseline"
 FORMAT_VERSION = 1
-GROUPS = ("blue", "green", "red", "luma")
 
 
 class BaselineError(ValueError):
@@ -78,7 +75,7 @@ class ReferenceFrames(NamedTuple):
     """Per-frame reference features, kept in a baseline so that baselines can be merged and their thresholds
     recomputed from the union (``camdrift baseline merge``); optional (a file without them loads with None).
 
-    hist: (R, K, 256) uint32 natural-bin counts per group in :data:`GROUPS` order; scalars: (R, S) float64 in
+    hist: (R, K, 256) uint32 natural-bin counts per group in ``GROUPS`` order; scalars: (R, S) float64 in
     the baseline's ``scalar_names`` order; thumbnails: (R, th, tw) float16 or float32 luma (DN8);
     grid_sharpness: (R, gh, gw) float32 or float64 ln(1 + cell Laplacian variance); grid_luma: (R, gh, gw) DN8.
     Stored as arrays ``frames.<field>``.
@@ -95,9 +92,11 @@ class ReferenceFrames(NamedTuple):
 class Baseline:
     """Everything the engine compares a stream with, frozen at calibration.
 
-    Kernel parameters (pixel_format, roi (x, y, w, h) or None, stride, resolution (w, h), thumb_size (th, tw),
-    grid, under/over thresholds) must match the live stream's; :meth:`check_frames` refuses a mismatch.
-    edges: (K, B+1) int64 natural-bin edges per group in :data:`GROUPS` order (reference quantile bins);
+    kernel: the parameters frames were analysed with (:class:`~camdrift.kernels.KernelParams`, its resolution
+    set); live frames are analysed with the same ones, and :meth:`check_frames` refuses frames they do not fit.
+    The properties ``pixel_format``, ``roi``, ``stride``, ``resolution``, ``thumb_size``, ``grid``,
+    ``under_threshold`` and ``over_threshold`` read it.
+    edges: (K, B+1) int64 natural-bin edges per group in ``GROUPS`` order (reference quantile bins);
     lut: (K, 256) int64 natural bin -> rebinned bin; ref_counts: (K, B) float64 pooled reference counts;
     ref_props: (K, B) float64 smoothed reference proportions (rows sum to 1).
     scalar_names: names of the per-frame scalars (see :mod:`camdrift.agent.drift.features`); scalar_mean, scalar_std,
@@ -116,14 +115,7 @@ class Baseline:
     created_at: str
     source: str
     frame_count: int
-    pixel_format: str
-    roi: tuple[int, int, int, int] | None
-    stride: int
-    resolution: tuple[int, int]
-    thumb_size: tuple[int, int]
-    grid: int
-    under_threshold: int
-    over_threshold: int
+    kernel: KernelParams
     alpha: float
     edges: np.ndarray
     lut: np.ndarray
@@ -151,13 +143,55 @@ class Baseline:
     def n_bins(self) -> int:
         return int(self.ref_counts.shape[1])
 
+    # Read-only views of ``kernel``: the record is what travels; these read one of its fields.
+
+    @property
+    def pixel_format(self) -> str:
+        """``kernel.pixel_format``: one of ``PIXEL_FORMATS``."""
+        return self.kernel.pixel_format
+
+    @property
+    def roi(self) -> tuple[int, int, int, int] | None:
+        """``kernel.roi``: (x, y, w, h) px, or None for the whole frame."""
+        return self.kernel.roi
+
+    @property
+    def stride(self) -> int:
+        """``kernel.stride``: pixel stride."""
+        return self.kernel.stride
+
+    @property
+    def resolution(self) -> tuple[int, int]:
+        """``kernel.resolution``: (w, h) px of the reference frames (NV12: the luma plane)."""
+        return self.kernel.resolution
+
+    @property
+    def thumb_size(self) -> tuple[int, int]:
+        """``kernel.thumb_size``: (th, tw) thumbnail cells."""
+        return self.kernel.thumb_size
+
+    @property
+    def grid(self) -> int:
+        """``kernel.grid``: G of the G x G sharpness grid."""
+        return self.kernel.grid
+
+    @property
+    def under_threshold(self) -> int:
+        """``kernel.under_threshold``: luma (DN8) at or below which a pixel is under-exposed."""
+        return self.kernel.under_threshold
+
+    @property
+    def over_threshold(self) -> int:
+        """``kernel.over_threshold``: luma (DN8) at or above which a pixel is over-exposed."""
+        return self.kernel.over_threshold
+
     @functools.cached_property
     def baseline_id(self) -> str:
         """Short content id (first 16 hex of the canonical SHA-256): states name the baseline they belong to.
 
         Computed once per object (the content is frozen): it hashes every array, per-frame features included."""
         header, arrays = _to_parts(self)
-        return _digest(header, arrays)[:16]
+        return content_digest(header, arrays)[:16]
 
     def check_frames(
         self, pixel_format: str, resolution: tuple[int, int], roi: tuple[int, int, int, int] | None
@@ -177,6 +211,24 @@ class Baseline:
         if got != want:
             raise BaselineError(f"roi {got} differs from the baseline's {want}")
 
+    def check_source(self, pixel_format: str, stride: int, roi: tuple[int, int, int, int] | None) -> None:
+        """Raise :class:`BaselineError` if a source configured so (``source.pixel_format``, ``analysis.stride``,
+        ``source.roi``; stride 1 and roi None mean "the baseline's") cannot be analysed with this baseline.
+
+        The message continues "baseline PATH ...", e.g. "was calibrated on bgr8 frames but source.pixel_format
+        is gray8"."""
+        if pixel_format != self.pixel_format:
+            raise BaselineError(
+                f"was calibrated on {self.pixel_format} frames but source.pixel_format is {pixel_format}"
+            )
+        if stride not in (1, self.stride):
+            raise BaselineError(
+                f"was calibrated with stride {self.stride} but analysis.stride is {stride}; calibrate at the "
+                "stride you want to run with"
+            )
+        if roi is not None and tuple(roi) != tuple(self.roi or ()):
+            raise BaselineError(f"was calibrated with roi {self.roi} but source.roi is {tuple(roi)}")
+
 
 _ARRAY_FIELDS = (
     "edges lut ref_counts ref_props scalar_mean scalar_std scalar_robust scalar_acf1 window_sd scalar_acf "
@@ -185,17 +237,28 @@ _ARRAY_FIELDS = (
 _THRESHOLD_ARRAYS = ("drift", "warn", "null_scale")
 
 
+# The kernel parameters are top-level header keys (as in version 1 files, before they became one record).
+_KERNEL_KEYS = tuple(f.name for f in dataclasses.fields(KernelParams))
+
+
+def _kernel_header(k: KernelParams) -> dict:
+    if k.resolution is None:
+        raise ValueError("a baseline's kernel parameters need the frames' resolution")
+    header = {name: getattr(k, name) for name in _KERNEL_KEYS}
+    for name in ("roi", "resolution", "thumb_size"):  # JSON lists, as the file has always held them
+        header[name] = None if header[name] is None else list(header[name])
+    return header
+
+
 def _to_parts(b: Baseline) -> tuple[dict, dict[str, np.ndarray]]:
     arrays = {name: np.ascontiguousarray(getattr(b, name)) for name in _ARRAY_FIELDS}
     header = {
         f.name: getattr(b, f.name)
         for f in dataclasses.fields(b)
         if f.name not in _ARRAY_FIELDS
-        and f.name not in ("thresholds", "format_version", "reference_frames", "activations")
+        and f.name not in ("kernel", "thresholds", "format_version", "reference_frames", "activations")
     }
-    header["roi"] = None if b.roi is None else list(b.roi)
-    header["resolution"] = list(b.resolution)
-    header["thumb_size"] = list(b.thumb_size)
+    header |= _kernel_header(b.kernel)
     header["scalar_names"] = list(b.scalar_names)
     t = b.thresholds
     th = {f.name: getattr(t, f.name) for f in dataclasses.fields(t) if f.name not in _THRESHOLD_ARRAYS}
@@ -215,73 +278,11 @@ def _to_parts(b: Baseline) -> tuple[dict, dict[str, np.ndarray]]:
     return header, arrays
 
 
-def _digest(header: dict, arrays: dict[str, np.ndarray]) -> str:
-    h = hashlib.sha256()
-    h.update(json.dumps({k: v for k, v in header.items() if k != "sha256"}, sort_keys=True).encode())
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
-
-
-def atomic_write(path: str | Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` atomically: temp file in the same directory, fsync, os.replace, fsync dir."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the file from the service user
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def pack_npz(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
-    """``np.savez`` bytes holding ``arrays`` plus the JSON ``header`` as a uint8 array (no pickle anywhere)."""
-    for name, a in arrays.items():
-        if np.asarray(a).dtype.kind not in "biuf":
-            raise TypeError(f"array {name!r} has dtype {np.asarray(a).dtype}: only numeric arrays are stored")
-    buf = io.BytesIO()
-    raw = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
-    np.savez(buf, header=raw, allow_pickle=False, **arrays)
-    return buf.getvalue()
-
-
-def unpack_npz(path: str | Path, kind: str, error: type[ValueError]) -> tuple[dict, dict[str, np.ndarray]]:
-    """Read a file written by :func:`pack_npz`; raise ``error`` naming why it is not a readable ``kind`` file."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if "header" not in z.files:
-                raise error(f"{path}: not a {kind} file (no header entry)")
-            header = json.loads(z["header"].tobytes().decode())
-            arrays = {name: z[name] for name in z.files if name != "header"}
-    except error:
-        raise
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
-        raise error(f"{path}: not a readable {kind} file (truncated or not an npz archive: {exc})") from exc
-    if not isinstance(header, dict):
-        raise error(f"{path}: not a {kind} file (header is not a JSON object)")
-    return header, arrays
-
-
 def save_baseline(baseline: Baseline, path: str | Path) -> None:
     """Write ``baseline`` to ``path`` atomically (see the module docstring for the format)."""
     header, arrays = _to_parts(baseline)
-    header["sha256"] = _digest(header, arrays)
-    atomic_write(path, pack_npz(header, arrays))
+    header["sha256"] = content_digest(header, arrays)
+    atomic_write_bytes(Path(path), pack_npz(header, arrays))
 
 
 def load_baseline(path: str | Path) -> Baseline:
@@ -295,7 +296,7 @@ def load_baseline(path: str | Path) -> Baseline:
             f"{path}: baseline format version {version!r} is not supported (this camdrift reads 1..{FORMAT_VERSION})"
         )
     stored = header.get("sha256")
-    if stored != _digest(header, arrays):
+    if stored != content_digest(header, arrays):
         raise BaselineError(f"{path}: content hash mismatch (the file was altered or damaged)")
     try:
         th = dict(header["thresholds"])
@@ -306,11 +307,10 @@ def load_baseline(path: str | Path) -> Baseline:
         fields = {
             k: v
             for k, v in header.items()
-            if k not in ("format", "version", "sha256", "thresholds", "activations")
+            if k not in ("format", "version", "sha256", "thresholds", "activations", *_KERNEL_KEYS)
         }
-        fields["roi"] = None if fields["roi"] is None else tuple(fields["roi"])
-        for key in ("resolution", "thumb_size", "scalar_names"):
-            fields[key] = tuple(fields[key])
+        fields["kernel"] = KernelParams(**{name: header[name] for name in _KERNEL_KEYS})
+        fields["scalar_names"] = tuple(fields["scalar_names"])
         for name in _ARRAY_FIELDS:
             fields[name] = arrays[name]
         if any(k.startswith("frames.") for k in arrays):

@@ -19,7 +19,8 @@ from camdrift.agent.config import ActivationsConfig, ConfigError, load_config, t
 from camdrift.agent.frames import Frame
 from camdrift.agent.model.runner import ModelError, ModelRunner, Preprocess
 from camdrift.agent.reference.baseline import Baseline
-from camdrift.calibration.calibrate.activation_reference import build_activation_reference
+from camdrift.calibration.calibrate.activation_reference import ModelIdentity, build_activation_reference
+from camdrift.calibration.calibrate.thresholds import Budget
 from camdrift.calibration.options import UsageError, positive_int
 
 
@@ -80,9 +81,17 @@ class ActivationPlan:
                 raise UsageError(f"--model: {exc}") from None
             self.rejected[reason] += 1
 
-    def add_group(self, baseline: Baseline, keep: np.ndarray | None = None, **kwargs) -> Baseline:
+    def add_group(
+        self,
+        baseline: Baseline,
+        keep: np.ndarray | None = None,
+        *,
+        n_replicates: int = 2000,
+        budget_days: float = 30.0,
+    ) -> Baseline:
         """``baseline`` with the activation group fitted on the summaries of frames that ``keep`` (bool over
-        captured frames, from the quality gates) retains; ValueError naming why it cannot be fitted."""
+        captured frames, from the quality gates) retains; ValueError naming why it cannot be fitted. The group's
+        window is the plan's, its rate and seed the baseline's; n_replicates, budget_days as in :class:`Budget`."""
         rows = [
             r
             for i, r in zip(self.index, self.rows, strict=True)
@@ -93,18 +102,14 @@ class ActivationPlan:
             raise ValueError(f"the model gave no usable output ({dict(self.rejected) or 'no frame sampled'})")
         width = widths.most_common(1)[0][0]
         th = baseline.thresholds
+        budget = Budget(
+            window=self.window, fps=th.fps, budget_days=budget_days, n_replicates=n_replicates, seed=th.seed
+        )
         ref = build_activation_reference(
             np.stack([r for r in rows if len(r) == width]),
-            model_sha256=self.runner.sha256,
-            model_name=self.runner.path.name,
-            output=self.runner.output,
-            output_layout=self.runner.output_layout,
-            preprocess=self.runner.preprocess,
+            model=ModelIdentity.of(self.runner),
+            budget=budget,
             every_n=self.every_n,
-            window=self.window,
-            fps=th.fps,
-            seed=th.seed,
-            **kwargs,
         )
         return dataclasses.replace(baseline, activations=ref)
 

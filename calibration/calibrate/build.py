@@ -9,9 +9,9 @@ import numpy as np
 
 from camdrift.agent.drift.features import SCALARS, extract
 from camdrift.agent.drift.statistics import px_per_cell, static_weight
-from camdrift.agent.reference.baseline import GROUPS, Baseline, ReferenceFrames
-from camdrift.calibration.calibrate.thresholds import Reference, autocorrelation, calibrate
-from camdrift.kernels import FrameStats
+from camdrift.agent.reference.baseline import Baseline, ReferenceFrames
+from camdrift.calibration.calibrate.thresholds import Budget, Reference, autocorrelation, calibrate
+from camdrift.kernels import FrameStats, KernelParams
 from camdrift.kernels.rebin import quantile_edges, rebin_lut
 
 MAX_ACF_LAG = 600
@@ -54,6 +54,15 @@ def reference_frames(frames_stats: Sequence[FrameStats]) -> ReferenceFrames:
     )
 
 
+def keep_frames(frames: ReferenceFrames) -> ReferenceFrames:
+    """The per-frame features as stored in a baseline (float16 thumbnails, float32 grids: ~12 kB / frame)."""
+    return frames._replace(
+        thumbnails=frames.thumbnails.astype(np.float16),
+        grid_sharpness=frames.grid_sharpness.astype(np.float32),
+        grid_luma=frames.grid_luma.astype(np.float32),
+    )
+
+
 def _rebin_frames(hist: np.ndarray, lut: np.ndarray, n_bins: int) -> np.ndarray:
     """(R, K, 256) natural counts -> (R, K, B) int64 counts in the bins ``lut`` (K, 256) maps them to."""
     onehot = np.zeros((lut.shape[0], 256, n_bins), np.int64)
@@ -62,11 +71,44 @@ def _rebin_frames(hist: np.ndarray, lut: np.ndarray, n_bins: int) -> np.ndarray:
     return np.einsum("rkn,knb->rkb", hist.astype(np.int64), onehot)
 
 
-def build_baseline(frames_stats: Sequence[FrameStats], **kwargs) -> Baseline:
+def build_baseline(
+    frames_stats: Sequence[FrameStats],
+    *,
+    camera_id: str,
+    source: str,
+    kernel: KernelParams,
+    budget: Budget,
+    n_bins: int = 20,
+    created_at: str | None = None,
+) -> Baseline:
     """:func:`build_from_frames` over the :func:`reference_frames` of ``frames_stats`` (same keyword arguments)."""
     if len(frames_stats) < 2:
         raise ValueError(f"need at least 2 reference frames, got {len(frames_stats)}")
-    return build_from_frames(reference_frames(frames_stats), **kwargs)
+    return build_from_frames(
+        reference_frames(frames_stats),
+        camera_id=camera_id,
+        source=source,
+        kernel=kernel,
+        budget=budget,
+        n_bins=n_bins,
+        created_at=created_at,
+    )
+
+
+def _reference(frames: ReferenceFrames, n_bins: int) -> tuple[Reference, np.ndarray, np.ndarray]:
+    """The stacked reference the thresholds are calibrated on, its groups' (K, B+1) edges and (K, 256) lut."""
+    pooled = frames.hist.sum(axis=0, dtype=np.int64)  # (K, 256); grey frames carry the luma in every group
+    edges = group_edges(pooled, n_bins)
+    lut = np.stack([rebin_lut(e, 256) for e in edges])
+    ref = Reference(
+        counts=_rebin_frames(frames.hist, lut, edges.shape[1] - 1),
+        scalars=np.asarray(frames.scalars, np.float64),
+        grid_sharpness=np.asarray(frames.grid_sharpness, np.float64),
+        grid_luma=np.asarray(frames.grid_luma, np.float64),
+        thumbnails=np.asarray(frames.thumbnails, np.float32),
+        pixel_count=int(frames.hist[0, 0].sum(dtype=np.int64)),
+    )
+    return ref, edges, lut
 
 
 def build_from_frames(
@@ -74,50 +116,26 @@ def build_from_frames(
     *,
     camera_id: str,
     source: str,
-    pixel_format: str = "bgr8",
-    resolution: tuple[int, int],
-    roi: tuple[int, int, int, int] | None = None,
-    stride: int = 1,
-    grid: int = 8,
-    thumb_size: tuple[int, int] = (64, 64),
-    under_threshold: int = 5,
-    over_threshold: int = 250,
+    kernel: KernelParams,
+    budget: Budget,
     n_bins: int = 20,
-    alpha: float = 0.5,
-    window: int = 20,
-    fps: float = 5.0,
-    budget_days: float = 30.0,
-    warn_budget_days: float = 1.0,
-    n_replicates: int = 2000,
-    seed: int = 0,
-    min_frames: int | None = None,
-    cusum_k: float = 0.5,
-    bucket_seconds: float = 60.0,
     created_at: str | None = None,
 ) -> Baseline:
     """Reference distributions, scalar summaries, thumbnail, grid and calibrated thresholds of a recording.
 
     frames: the reference frames' features (:func:`reference_frames` of their
-    :func:`~camdrift.kernels.frame_stats` results), in stream order, computed with the kernel parameters given
-    here (they are recorded so live frames can be checked against them). ``baseline.reference_frames`` is left
-    None: the caller decides whether to keep them in the file.
-    window: sliding-window length (frames); fps: analysis rate; budget_days: one false alarm per that many days.
+    :func:`~camdrift.kernels.frame_stats` results), in stream order, computed with ``kernel`` (recorded so live
+    frames are analysed alike; its resolution must be set). ``baseline.reference_frames`` is left None: the
+    caller decides whether to keep them in the file. budget: window (frames), analysis rate, false-alarm budget
+    and bootstrap settings; n_bins: the most reference-quantile bins per group.
     created_at: UTC ISO time to record (default: now; pass one for reproducible files).
     """
     if len(frames.scalars) < 2:
         raise ValueError(f"need at least 2 reference frames, got {len(frames.scalars)}")
-    pooled = frames.hist.sum(axis=0, dtype=np.int64)  # (K, 256); grey frames carry the luma in every group
-    edges = group_edges(pooled, n_bins)
+    if kernel.resolution is None:
+        raise ValueError("kernel.resolution must be set: the (w, h) of the reference frames")
+    ref, edges, lut = _reference(frames, n_bins)
     b = edges.shape[1] - 1
-    lut = np.stack([rebin_lut(e, 256) for e in edges])
-    ref = Reference(
-        counts=_rebin_frames(frames.hist, lut, b),
-        scalars=np.asarray(frames.scalars, np.float64),
-        grid_sharpness=np.asarray(frames.grid_sharpness, np.float64),
-        grid_luma=np.asarray(frames.grid_luma, np.float64),
-        thumbnails=np.asarray(frames.thumbnails, np.float32),
-        pixel_count=int(frames.hist[0, 0].sum(dtype=np.int64)),
-    )
     n = len(ref.scalars)
     acf = autocorrelation(ref.scalars, min(MAX_ACF_LAG, max(2, n // 4)))
     thumb = ref.thumbnails.mean(axis=0, dtype=np.float64)
@@ -125,18 +143,10 @@ def build_from_frames(
         ref,
         scalar_names=SCALARS,
         scalar_acf=acf,
-        window=window,
-        fps=fps,
-        alpha=alpha,
-        cell_px=px_per_cell(resolution, roi, thumb.shape),
-        budget_days=budget_days,
-        warn_budget_days=warn_budget_days,
-        n_replicates=n_replicates,
-        seed=seed,
-        min_frames=min_frames,
-        cusum_k=cusum_k,
-        bucket_seconds=bucket_seconds,
+        cell_px=px_per_cell(kernel.resolution, kernel.roi, thumb.shape),
+        budget=budget,
     )
+    alpha = budget.alpha
     ref_counts = ref.counts.sum(axis=0).astype(np.float64)
     props = (ref_counts + alpha) / (ref_counts.sum(axis=1, keepdims=True) + alpha * b)
     med = np.median(ref.scalars, axis=0)
@@ -147,14 +157,7 @@ def build_from_frames(
         created_at=created_at,
         source=source,
         frame_count=n,
-        pixel_format=pixel_format,
-        roi=None if roi is None else tuple(int(v) for v in roi),
-        stride=stride,
-        resolution=(int(resolution[0]), int(resolution[1])),
-        thumb_size=(int(thumb_size[0]), int(thumb_size[1])),
-        grid=grid,
-        under_threshold=under_threshold,
-        over_threshold=over_threshold,
+        kernel=kernel,
         alpha=alpha,
         edges=edges,
         lut=lut,
@@ -177,4 +180,12 @@ def build_from_frames(
     )
 
 
-__all__ = ["GROUPS", "build_baseline", "build_from_frames", "group_edges", "reference_frames"]
+__all__ = [
+    "Budget",
+    "KernelParams",
+    "build_baseline",
+    "build_from_frames",
+    "group_edges",
+    "keep_frames",
+    "reference_frames",
+]

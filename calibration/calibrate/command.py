@@ -20,9 +20,11 @@ from camdrift.calibration.calibrate.activation_options import (
     plan_from_args,
     summary_lines,
 )
-from camdrift.calibration.calibrate.build import build_from_frames, reference_frames
+from camdrift.calibration.calibrate.build import build_from_frames, keep_frames, reference_frames
 from camdrift.calibration.calibrate.gates import Finding, run_gates
-from camdrift.calibration.capture import Capture, CaptureError, Kernel, Progress, capture
+from camdrift.calibration.calibrate.summary import summary
+from camdrift.calibration.calibrate.thresholds import Budget
+from camdrift.calibration.capture import Capture, CaptureError, Progress, capture
 from camdrift.calibration.options import (
     EXIT_OK,
     UsageError,
@@ -34,6 +36,7 @@ from camdrift.calibration.options import (
     positive_int,
     source_settings,
 )
+from camdrift.kernels import KernelParams
 
 NAME = "calibrate"
 
@@ -66,15 +69,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def keep_frames(frames: ReferenceFrames) -> ReferenceFrames:
-    """The per-frame features as stored in a baseline (float16 thumbnails, float32 grids: ~12 kB / frame)."""
-    return frames._replace(
-        thumbnails=frames.thumbnails.astype(np.float16),
-        grid_sharpness=frames.grid_sharpness.astype(np.float32),
-        grid_luma=frames.grid_luma.astype(np.float32),
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
@@ -86,36 +80,19 @@ def run(args: argparse.Namespace) -> int:
         return fail(NAME, f"cannot write {args.out}: {exc.strerror or exc}")
 
 
-def _run(args: argparse.Namespace) -> int:
-    s = source_settings(args)
+def _check_args(args: argparse.Namespace) -> None:
     if not args.budget_days > 0:
         raise UsageError(f"--budget-days must be > 0, got {args.budget_days}")
     if args.window < 2:
         raise UsageError(f"--window must be >= 2 frames, got {args.window}")
     if args.bins < 2:
         raise UsageError(f"--bins must be >= 2, got {args.bins}")
-    out = check_output(args.out, "--out")
-    plan = plan_from_args(args)  # --model: the activation group (UsageError naming the option)
-    kernel = Kernel(
-        pixel_format=s.pixel_format,
-        roi=s.roi,
-        stride=s.stride,
-        thumb_size=(args.thumb, args.thumb),
-        grid=args.grid,
-    )
-    source = make_source(s.uri, s.pixel_format)
-    total, unit = (args.frames, "frames") if args.frames else (args.duration, "s")
-    progress = None if args.quiet else Progress(total, unit)
-    started = time.monotonic()
-    cap = capture(
-        source,
-        kernel,
-        frames=args.frames,
-        duration=args.duration,
-        max_fps=s.max_fps,
-        progress=progress,
-        on_frame=None if plan is None else plan.on_frame,
-    )
+
+
+def _gate(
+    args: argparse.Namespace, cap: Capture, kernel: KernelParams
+) -> tuple[ReferenceFrames, np.ndarray, list[Finding]]:
+    """The quality gates over the captured frames: their features, which to keep, and the findings."""
     if not cap.stats:
         skipped = ", ".join(f"{n} {r}" for r, n in cap.skipped.items()) or "none read"
         raise UsageError(f"source {cap.source} gave no usable frame ({skipped})")
@@ -135,6 +112,28 @@ def _run(args: argparse.Namespace) -> int:
                 "warning", "source_ended", f"the source ended after {len(cap.stats)} of {args.frames} frames"
             ),
         )
+    return frames, keep, findings
+
+
+def _run(args: argparse.Namespace) -> int:
+    s = source_settings(args)
+    _check_args(args)
+    out = check_output(args.out, "--out")
+    plan = plan_from_args(args)  # --model: the activation group (UsageError naming the option)
+    kernel = s.kernel(thumb_size=(args.thumb, args.thumb), grid=args.grid)
+    source = make_source(s.uri, s.pixel_format)
+    total, unit = (args.frames, "frames") if args.frames else (args.duration, "s")
+    started = time.monotonic()
+    cap = capture(
+        source,
+        kernel,
+        frames=args.frames,
+        duration=args.duration,
+        max_fps=s.max_fps,
+        progress=None if args.quiet else Progress(total, unit),
+        on_frame=None if plan is None else plan.on_frame,
+    )
+    frames, keep, findings = _gate(args, cap, kernel)
     errors = [f for f in findings if f.level == "error"]
     if errors and not args.force:
         for f in findings:
@@ -145,23 +144,17 @@ def _run(args: argparse.Namespace) -> int:
         return fail(
             NAME, f"only {len(frames.scalars)} usable frame(s) from {cap.source}: nothing to calibrate"
         )
+    budget = Budget(
+        window=args.window,
+        fps=s.max_fps,
+        budget_days=args.budget_days,
+        n_replicates=args.replicates,
+        seed=args.seed,
+    )
+    kernel = dataclasses.replace(kernel, pixel_format=cap.pixel_format, resolution=cap.resolution)
     try:
         baseline = build_from_frames(
-            frames,
-            camera_id=s.camera_id,
-            source=cap.source,
-            pixel_format=cap.pixel_format,
-            resolution=cap.resolution,
-            roi=s.roi,
-            stride=s.stride,
-            grid=args.grid,
-            thumb_size=kernel.thumb_size,
-            n_bins=args.bins,
-            window=args.window,
-            fps=s.max_fps,
-            budget_days=args.budget_days,
-            n_replicates=args.replicates,
-            seed=args.seed,
+            frames, camera_id=s.camera_id, source=cap.source, kernel=kernel, budget=budget, n_bins=args.bins
         )
     except ValueError as exc:  # degenerate reference (e.g. a flat grey image): the builder names why
         return fail(NAME, f"cannot calibrate from {cap.source}: {exc}")
@@ -185,36 +178,3 @@ def _with_notes(b: Baseline, notes: tuple[str, ...], frames: ReferenceFrames | N
     return dataclasses.replace(
         b, thresholds=dataclasses.replace(b.thresholds, notes=notes), reference_frames=frames
     )
-
-
-def summary(b: Baseline, cap: Capture, findings: list[Finding], *, out: str, seconds: float) -> str:
-    th = b.thresholds
-    span = float(cap.times[-1] - cap.times[0]) if len(cap.times) else 0.0
-    lines = [
-        f"baseline written: {out} (id {b.baseline_id})",
-        f"  camera {b.camera_id}, source {b.source}",
-        f"  frames used: {b.frame_count} of {len(cap.stats)} read, {span:.1f} s of stream time, "
-        f"{b.resolution[0]}x{b.resolution[1]} {b.pixel_format}, roi {b.roi or 'whole frame'}, stride {b.stride}",
-        f"  feature groups: {len(th.names)} statistics over {b.n_bins} bins per colour group, thumbnail "
-        f"{b.thumb_size[0]}x{b.thumb_size[1]}, grid {b.grid}x{b.grid}",
-        f"  thresholds: {th.method}, window {th.window} frames at {th.fps:g} fps, "
-        f"{th.n_replicates} bootstrap replicates in blocks of {th.block_length}",
-        f"  false-alarm budget: {th.budget} (per-window level {th.level:.2g})",
-        threshold_table(b, indent="    "),
-    ]
-    if findings:
-        lines.append(f"  warned about ({len(findings)}):")
-        lines += [f"    - {f}" for f in findings]
-    else:
-        lines.append("  warned about: nothing, all quality gates passed")
-    lines.append(f"  took {seconds:.1f} s")
-    return "\n".join(lines)
-
-
-def threshold_table(b: Baseline, indent: str = "") -> str:
-    th = b.thresholds
-    rows = [f"{indent}{'statistic':<22} {'warn':>9} {'drift':>9}  unit"]
-    for name, w, d in zip(th.names, th.warn, th.drift, strict=True):
-        unit = "nats (PSI)" if name.startswith("psi.") else "px" if name == "displacement" else "|z|"
-        rows.append(f"{indent}{name:<22} {w:9.4g} {d:9.4g}  {unit}")
-    return "\n".join(rows)

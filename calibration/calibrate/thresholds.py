@@ -21,12 +21,14 @@ Recipe (see :func:`calibrate`):
    the pixel counts (Yurdakul 2018; it assumes independent pixels, so it is optimistic on textured scenes), z^2
    ~ chi2(1), Bonferroni over the statistics; the method is recorded as ``chi2``.
 
-The long-window CUSUM threshold h comes from Siegmund's approximation of the in-control average run length.
+The long-window CUSUM threshold h comes from Siegmund's approximation of the in-control average run length. The
+distribution tails (chi-square, its moment fit, the CUSUM's run length) are in :mod:`.tails`.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -41,9 +43,36 @@ from camdrift.agent.drift.statistics import (
     statistic_names,
 )
 from camdrift.agent.reference.baseline import Thresholds
+from camdrift.calibration.calibrate.tails import chi2_isf, cusum_h, fit_scaled_chi2, scaled_chi2_isf
 from camdrift.kernels.divergence import psi_rows
 
 DISPLACEMENT_FLOOR_PX = 1.5  # below this a "camera moved" verdict is not actionable, whatever the null says
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How thresholds are calibrated: the false-alarm budget they are read at and the bootstrap that reads it.
+
+    Shared by the pixel groups (:func:`calibrate`) and the activation group
+    (:func:`~camdrift.calibration.calibrate.activation_reference.build_activation_reference`).
+    window: sliding-window length (frames for the pixel groups, activation samples for the activation group);
+    fps: analysed frames per second, the rate budgets are counted at; budget_days / warn_budget_days: at most
+    one false alarm / warning per that many days; n_replicates: bootstrap windows; seed: their random seed;
+    alpha: pseudo-count added to every bin before proportions are taken (PSI).
+    Pixel groups only: min_frames: below this many reference frames the theoretical chi2 fallback is used
+    (None: 10 windows); cusum_k: the CUSUM allowance (bucket-mean sds); bucket_seconds: the CUSUM's bucket (s).
+    """
+
+    window: int = 20
+    fps: float = 5.0
+    budget_days: float = 30.0
+    warn_budget_days: float = 1.0
+    n_replicates: int = 2000
+    seed: int = 0
+    alpha: float = 0.5
+    min_frames: int | None = None
+    cusum_k: float = 0.5
+    bucket_seconds: float = 60.0
 
 
 class Reference(NamedTuple):
@@ -98,98 +127,6 @@ def per_test_level(run_length_frames: float, window: int) -> float:
     return min(0.5, max(window / 2.0, 1.0) / run_length_frames)
 
 
-def fit_scaled_chi2(samples: np.ndarray) -> tuple[float, float]:
-    """Method of moments: ``a * chi2(nu)`` with the sample mean and variance -> (a, nu)."""
-    m = float(np.mean(samples))
-    v = float(np.var(samples, ddof=1))
-    if m <= 0 or v <= 0:
-        raise ValueError(f"cannot fit a scaled chi-square to samples with mean {m} and variance {v}")
-    return v / (2.0 * m), 2.0 * m * m / v
-
-
-def _gamma_q(s: float, x: float) -> float:
-    """Regularized upper incomplete gamma Q(s, x) (series below s + 1, Lentz continued fraction above)."""
-    if x <= 0:
-        return 1.0
-    log_front = s * math.log(x) - x - math.lgamma(s)
-    if x < s + 1:
-        term = total = 1.0 / s
-        k = s
-        for _ in range(10_000):
-            k += 1
-            term *= x / k
-            total += term
-            if abs(term) < abs(total) * 1e-16:
-                break
-        return max(0.0, 1.0 - math.exp(log_front) * total)
-    tiny = 1e-300
-    b = x + 1 - s
-    c = 1 / tiny
-    d = 1 / b
-    h = d
-    for i in range(1, 10_000):
-        an = -i * (i - s)
-        b += 2
-        d = an * d + b
-        d = tiny if abs(d) < tiny else d
-        c = b + an / c
-        c = tiny if abs(c) < tiny else c
-        d = 1 / d
-        step = d * c
-        h *= step
-        if abs(step - 1) < 1e-16:
-            break
-    return math.exp(log_front) * h
-
-
-def chi2_sf(x: float, nu: float) -> float:
-    """P(chi2(nu) > x)."""
-    return _gamma_q(nu / 2.0, x / 2.0)
-
-
-def chi2_isf(level: float, nu: float) -> float:
-    """x with P(chi2(nu) > x) = level, by bisection on the log of the tail (relative precision ~1e-12)."""
-    if not 0 < level < 1 or nu <= 0:
-        raise ValueError(f"need 0 < level < 1 and nu > 0, got {level} and {nu}")
-    lo, hi = 0.0, max(1.0, nu)
-    while chi2_sf(hi, nu) > level:
-        lo, hi = hi, 2 * hi
-    target = math.log(level)
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        p = chi2_sf(mid, nu)
-        if p > 0 and math.log(p) > target:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-12 * hi:
-            break
-    return 0.5 * (lo + hi)
-
-
-def scaled_chi2_isf(a: float, nu: float, level: float) -> float:
-    """Upper ``level`` quantile of ``a * chi2(nu)``."""
-    return float(a * chi2_isf(level, nu))
-
-
-def cusum_h(k: float, arl: float) -> float:
-    """Decision threshold h whose one-sided in-control ARL is ``arl`` (Siegmund's approximation, N(0,1) data)."""
-
-    def arl_of(h: float) -> float:
-        b = h + 1.166
-        if k == 0:
-            return b * b
-        return (math.exp(2 * k * b) - 2 * k * b - 1) / (2 * k * k)
-
-    lo, hi = 0.0, 1.0
-    while arl_of(hi) < arl:
-        hi *= 2
-    for _ in range(80):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if arl_of(mid) < arl else (lo, mid)
-    return hi
-
-
 def bootstrap_windows(
     n_frames: int, window: int, block: int, n_rep: int, rng: np.random.Generator
 ) -> np.ndarray:
@@ -226,88 +163,109 @@ def _null_chi(ref: Reference, idx: np.ndarray, alpha: float, cell_px: tuple[floa
     return np.array(rows), window_sd, gs_sd, gl_sd, n
 
 
+class _Null(NamedTuple):
+    """Chi-scale thresholds of every statistic and the null sds, before the displacement floor and the scores."""
+
+    drift_chi: np.ndarray
+    warn_chi: np.ndarray
+    scale: np.ndarray
+    window_sd: np.ndarray
+    gs_sd: np.ndarray
+    gl_sd: np.ndarray
+    note: str
+
+
+def _bootstrap_null(
+    ref: Reference, names: tuple[str, ...], budget: Budget, block: int, levels: tuple[float, float], cell_px
+) -> _Null:
+    """The max-statistic recipe (module doc, steps 1 and 3) at the drift and warn ``levels``."""
+    level, level_warn = levels
+    rng = np.random.default_rng(budget.seed)
+    idx = bootstrap_windows(ref.scalars.shape[0], budget.window, block, budget.n_replicates, rng)
+    chi, window_sd, gs_sd, gl_sd, _ = _null_chi(ref, idx, budget.alpha, cell_px)
+    mean = np.maximum(chi.mean(axis=0), 1e-12)
+    # A z whose sd was floored has a null mean below 1; scaling its threshold by that mean would undo the
+    # floor, so its quantiles are read in units of the floored sd.
+    is_z = np.array([n.startswith("shift.") for n in names])
+    scale = np.where(is_z, np.maximum(mean, 1.0), mean)
+    mx = (chi / scale).max(axis=1)
+    a, nu = fit_scaled_chi2(mx)
+    q_drift = scaled_chi2_isf(a, nu, level)
+    q_warn = scaled_chi2_isf(a, nu, level_warn)
+    note = (
+        f"max-statistic over {len(names)} statistics (each over its bootstrap mean) fitted by {a:.4g} * "
+        f"chi2({nu:.4g}), method of moments on {budget.n_replicates} bootstrap windows of {budget.window} frames "
+        f"in blocks of {block}; drift quantile {q_drift:.4g} at level {level:.3g}, warn {q_warn:.4g} at "
+        f"{level_warn:.3g}; largest bootstrap max {float(mx.max()):.4g}"
+    )
+    return _Null(q_drift * scale, q_warn * scale, scale, window_sd, gs_sd, gl_sd, note)
+
+
+def _theoretical_null(
+    ref: Reference, names: tuple[str, ...], scalar_acf: np.ndarray, window: int, levels: tuple[float, float]
+) -> _Null:
+    """The chi2 fallback (module doc, step 4) at the drift and warn ``levels``."""
+    level, level_warn = levels
+    n_frames = ref.scalars.shape[0]
+    sd = ref.scalars.std(axis=0, ddof=1)
+    window_sd = np.maximum(
+        [mean_sd(sd[i], scalar_acf[i], window) for i in range(len(sd))], SCALAR_SD_FLOOR[: len(sd)]
+    )
+    vif = (window_sd / np.maximum(sd / math.sqrt(window), 1e-12)).max()
+    gs_sd = np.maximum(ref.grid_sharpness.std(axis=0, ddof=1) * vif / math.sqrt(window), GRID_SD_FLOOR[0])
+    gl_sd = np.maximum(ref.grid_luma.std(axis=0, ddof=1) * vif / math.sqrt(window), GRID_SD_FLOOR[1])
+    n_bins = ref.counts.shape[2]
+    m_pix = ref.pixel_count * n_frames
+    n_pix = ref.pixel_count * window
+    n_cells = ref.grid_luma[0].size
+    scale = np.ones(len(names))
+    drift_chi = np.empty(len(names))
+    warn_chi = np.empty(len(names))
+    for i, name in enumerate(names):
+        dof, per = (n_bins - 1, 1 / m_pix + 1 / n_pix) if name.startswith("psi.") else (1, 1.0)
+        tests = n_cells if name.startswith("grid.") else 1
+        scale[i] = dof * per
+        drift_chi[i] = per * chi2_isf(level / (len(names) * tests), dof)
+        warn_chi[i] = per * chi2_isf(level_warn / (len(names) * tests), dof)
+    return _Null(drift_chi, warn_chi, scale, window_sd, gs_sd, gl_sd, "")
+
+
 def calibrate(
     ref: Reference,
     *,
     scalar_names: tuple[str, ...],
     scalar_acf: np.ndarray,
-    window: int,
-    fps: float,
-    alpha: float,
     cell_px: tuple[float, float],
-    budget_days: float = 30.0,
-    warn_budget_days: float = 1.0,
-    n_replicates: int = 2000,
-    seed: int = 0,
-    min_frames: int | None = None,
-    cusum_k: float = 0.5,
-    bucket_seconds: float = 60.0,
+    budget: Budget,
 ) -> NullModel:
     """Thresholds for every statistic of :func:`~camdrift.agent.statistics.statistic_names` (see module doc).
 
-    scalar_acf: (S, L) reference autocorrelation (for the block length and the chi2 fallback's window sd).
-    min_frames: below this many reference frames the theoretical chi2 fallback is used (default 10 windows).
+    scalar_acf: (S, L) reference autocorrelation (for the block length and the chi2 fallback's window sd);
+    cell_px: (x, y) frame pixels per thumbnail cell (displacements are in frame pixels); budget: the window,
+    rate, false-alarm budgets and bootstrap settings (its min_frames defaults to 10 windows).
     """
     names = statistic_names(scalar_names)
     n_frames = ref.scalars.shape[0]
+    window, fps = budget.window, budget.fps
     if window < 2 or n_frames < 2:
         raise ValueError(f"need window >= 2 and >= 2 reference frames, got {window} and {n_frames}")
-    min_frames = 10 * window if min_frames is None else min_frames
-    rl = run_length(budget_days, fps)
-    level = per_test_level(rl, window)
-    level_warn = per_test_level(run_length(warn_budget_days, fps), window)
+    min_frames = 10 * window if budget.min_frames is None else budget.min_frames
+    rl = run_length(budget.budget_days, fps)
+    levels = (per_test_level(rl, window), per_test_level(run_length(budget.warn_budget_days, fps), window))
     block = min(block_length(scalar_acf), max(5, n_frames // 4))
-    budget = f"one per {budget_days:g} days at {fps:g} fps"
-    notes: list[str] = []
-    n_buckets = budget_days * 86400.0 / bucket_seconds
-    h = cusum_h(cusum_k, 2.0 * n_buckets * len(scalar_names))  # two sides and every scalar share the budget
+    n_buckets = budget.budget_days * 86400.0 / budget.bucket_seconds
+    h = cusum_h(budget.cusum_k, 2.0 * n_buckets * len(scalar_names))  # two sides and every scalar share it
     if n_frames >= min_frames:
         method = "bootstrap-tail"
-        rng = np.random.default_rng(seed)
-        idx = bootstrap_windows(n_frames, window, block, n_replicates, rng)
-        chi, window_sd, gs_sd, gl_sd, _ = _null_chi(ref, idx, alpha, cell_px)
-        mean = np.maximum(chi.mean(axis=0), 1e-12)
-        # A z whose sd was floored has a null mean below 1; scaling its threshold by that mean would undo the
-        # floor, so its quantiles are read in units of the floored sd.
-        is_z = np.array([n.startswith("shift.") for n in names])
-        scale = np.where(is_z, np.maximum(mean, 1.0), mean)
-        mx = (chi / scale).max(axis=1)
-        a, nu = fit_scaled_chi2(mx)
-        q_drift = scaled_chi2_isf(a, nu, level)
-        q_warn = scaled_chi2_isf(a, nu, level_warn)
-        notes.append(
-            f"max-statistic over {len(names)} statistics (each over its bootstrap mean) fitted by {a:.4g} * "
-            f"chi2({nu:.4g}), method of moments on {n_replicates} bootstrap windows of {window} frames in blocks "
-            f"of {block}; drift quantile {q_drift:.4g} at level {level:.3g}, warn {q_warn:.4g} at "
-            f"{level_warn:.3g}; largest bootstrap max {float(mx.max()):.4g}"
-        )
-        drift_chi = q_drift * scale
-        warn_chi = q_warn * scale
+        null = _bootstrap_null(ref, names, budget, block, levels, cell_px)
     else:
         method = "chi2"
-        notes.append(
-            f"reference of {n_frames} frames < {min_frames}: theoretical chi2 nulls (pixels assumed independent)"
+        null = _theoretical_null(ref, names, scalar_acf, window, levels)._replace(
+            note=f"reference of {n_frames} frames < {min_frames}: theoretical chi2 nulls (pixels assumed "
+            "independent)"
         )
-        sd = ref.scalars.std(axis=0, ddof=1)
-        window_sd = np.maximum(
-            [mean_sd(sd[i], scalar_acf[i], window) for i in range(len(sd))], SCALAR_SD_FLOOR[: len(sd)]
-        )
-        vif = (window_sd / np.maximum(sd / math.sqrt(window), 1e-12)).max()
-        gs_sd = np.maximum(ref.grid_sharpness.std(axis=0, ddof=1) * vif / math.sqrt(window), GRID_SD_FLOOR[0])
-        gl_sd = np.maximum(ref.grid_luma.std(axis=0, ddof=1) * vif / math.sqrt(window), GRID_SD_FLOOR[1])
-        n_bins = ref.counts.shape[2]
-        m_pix = ref.pixel_count * n_frames
-        n_pix = ref.pixel_count * window
-        n_cells = ref.grid_luma[0].size
-        scale = np.ones(len(names))
-        drift_chi = np.empty(len(names))
-        warn_chi = np.empty(len(names))
-        for i, name in enumerate(names):
-            dof, per = (n_bins - 1, 1 / m_pix + 1 / n_pix) if name.startswith("psi.") else (1, 1.0)
-            tests = n_cells if name.startswith("grid.") else 1
-            scale[i] = dof * per
-            drift_chi[i] = per * chi2_isf(level / (len(names) * tests), dof)
-            warn_chi[i] = per * chi2_isf(level_warn / (len(names) * tests), dof)
+    notes = [null.note]
+    drift_chi, warn_chi = null.drift_chi, null.warn_chi
     d_i = names.index("displacement")
     floor2 = DISPLACEMENT_FLOOR_PX**2
     if drift_chi[d_i] < floor2:
@@ -318,19 +276,19 @@ def calibrate(
         names=names,
         drift=scores_from_chi(names, drift_chi),
         warn=scores_from_chi(names, np.minimum(warn_chi, drift_chi)),
-        null_scale=np.asarray(scale, np.float64),
+        null_scale=np.asarray(null.scale, np.float64),
         method=method,
         window=window,
         fps=float(fps),
-        budget=budget,
+        budget=f"one per {budget.budget_days:g} days at {fps:g} fps",
         run_length=rl,
-        level=level,
-        cusum_k=cusum_k,
+        level=levels[0],
+        cusum_k=budget.cusum_k,
         cusum_h=h,
-        bucket_seconds=bucket_seconds,
-        n_replicates=n_replicates if method == "bootstrap-tail" else 0,
+        bucket_seconds=budget.bucket_seconds,
+        n_replicates=budget.n_replicates if method == "bootstrap-tail" else 0,
         block_length=block,
-        seed=seed,
+        seed=budget.seed,
         notes=tuple(notes),
     )
-    return NullModel(thresholds, np.asarray(window_sd, np.float64), gs_sd, gl_sd)
+    return NullModel(thresholds, np.asarray(null.window_sd, np.float64), null.gs_sd, null.gl_sd)

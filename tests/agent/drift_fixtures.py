@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
+
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.agent.sim.line import HEALTHY, Drift, ProductionLine
-from camdrift.calibration.calibrate.build import build_baseline
-from camdrift.kernels import FrameStats, frame_stats
+from camdrift.calibration.calibrate.build import Budget, build_baseline
+from camdrift.kernels import FrameStats, KernelParams, frame_stats
 
 SIZE = (160, 120)
 KERNEL = {"thumb_size": (16, 16), "grid": 4}
@@ -31,11 +33,33 @@ def small_baseline(seed: int = 3, n: int = 600, created_at: str = "2026-01-01T00
         stats_of(seed, n),
         camera_id="cam-test",
         source=f"ProductionLine seed {seed}, {n} frames",
-        resolution=SIZE,
-        window=WINDOW,
-        fps=FPS,
-        n_replicates=400,
-        seed=1,
+        kernel=KernelParams(resolution=SIZE, **KERNEL),
+        budget=Budget(window=WINDOW, fps=FPS, n_replicates=400, seed=1),
         created_at=created_at,
-        **KERNEL,
+    )
+
+
+def activation_features(n: int, c: int, seed: int, rho: float = 0.6) -> np.ndarray:
+    """(n, c) activation summaries with a few strong directions and AR(1) time correlation (like a video's).
+    The directions are the same for every ``seed`` (one camera's content); the seed draws the noise."""
+    mix = np.random.default_rng(0).normal(size=(c, c)) * np.linspace(3.0, 0.1, c)[:, None]
+    rng = np.random.default_rng(seed)
+    z = np.empty((n, c))
+    z[0] = rng.normal(size=c)
+    for i in range(1, n):
+        z[i] = rho * z[i - 1] + np.sqrt(1 - rho * rho) * rng.normal(size=c)
+    return z @ mix + 5.0
+
+
+@lru_cache(maxsize=2)
+def activation_reference(window: int = 8, channels: int = 12):
+    """An activation group calibrated on synthetic summaries (no model file needed), every_n = 2."""
+    from camdrift.agent.model.runner import Preprocess
+    from camdrift.calibration.calibrate.activation_reference import ModelIdentity, build_activation_reference
+
+    return build_activation_reference(
+        activation_features(300, channels, seed=7),
+        model=ModelIdentity("ab" * 32, "m.onnx", "feat", Preprocess()),
+        budget=Budget(window=window, n_replicates=300),
+        every_n=2,
     )

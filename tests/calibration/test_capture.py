@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import cv2
@@ -9,10 +10,11 @@ import numpy as np
 import pytest
 
 from camdrift.agent.frames import Frame, SourceCounters, SourceEnded, SourceError
-from camdrift.calibration.capture import CaptureError, Kernel, Progress, capture
+from camdrift.calibration.capture import CaptureError, Progress, capture
+from camdrift.kernels import KernelParams
 from tests.calibration.cli_fixtures import frames
 
-KERNEL = Kernel(thumb_size=(16, 16), grid=4)
+KERNEL = KernelParams(thumb_size=(16, 16), grid=4)
 
 
 class ListSource:
@@ -72,7 +74,7 @@ def test_stall_failure_and_unfit_first_frame_are_named() -> None:
         capture(ListSource([None] * 10), KERNEL, frames=5, stall_timeout=1.0)
     with pytest.raises(CaptureError, match="list:test failed: cable"):
         capture(ListSource([(frames(0, 1)[0], "bgr8"), SourceError("cable")]), KERNEL, frames=5)
-    roi = KERNEL._replace(roi=(100, 100, 100, 100))
+    roi = dataclasses.replace(KERNEL, roi=(100, 100, 100, 100))
     with pytest.raises(CaptureError, match=r"160x120 bgr8.*roi"):
         capture(ListSource([(frames(0, 1)[0], "bgr8")]), roi, frames=5)
 

@@ -149,15 +149,36 @@ def naive_psi(ref: np.ndarray, cur: np.ndarray, alpha: float = 0.5) -> float:
     return float(np.sum((q - p) * np.log(q / p)))
 
 
-def naive_kl(pc: np.ndarray, qc: np.ndarray, alpha: float = 0.5) -> float:
+def naive_kl_terms(pc: np.ndarray, qc: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """(B,) terms p ln(p / q) of KL(p || q) over smoothed proportions (of both signs)."""
     p, q = naive_smoothed(pc, alpha), naive_smoothed(qc, alpha)
-    return float(np.sum(p * np.log(p / q)))
+    return p * np.log(p / q)
+
+
+def naive_kl(pc: np.ndarray, qc: np.ndarray, alpha: float = 0.5) -> float:
+    return float(np.sum(naive_kl_terms(pc, qc, alpha)))
+
+
+def naive_js_terms(pc: np.ndarray, qc: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """(2B,) terms p ln(p / m) / 2 and q ln(q / m) / 2 of JS(p, q), m = (p + q) / 2 (of both signs)."""
+    p, q = naive_smoothed(pc, alpha), naive_smoothed(qc, alpha)
+    m = (p + q) / 2
+    return 0.5 * np.concatenate([p * np.log(p / m), q * np.log(q / m)])
 
 
 def naive_js(pc: np.ndarray, qc: np.ndarray, alpha: float = 0.5) -> float:
-    p, q = naive_smoothed(pc, alpha), naive_smoothed(qc, alpha)
-    m = (p + q) / 2
-    return float(0.5 * np.sum(p * np.log(p / m)) + 0.5 * np.sum(q * np.log(q / m)))
+    return float(np.sum(naive_js_terms(pc, qc, alpha)))
+
+
+def rounding_scale(terms: np.ndarray) -> float:
+    """sum |t|: what the rounding error of a floating-point sum of ``terms`` is proportional to.
+
+    Summing n terms in any order errs by at most about n * eps * sum |t| (Higham, Accuracy and Stability of
+    Numerical Algorithms, 4.2). For terms of one sign that is the sum itself, a relative bound; when terms of
+    both signs cancel, the sum can be far smaller than sum |t|, and so two correct summation orders can
+    differ by far more than eps relative to the result.
+    """
+    return float(np.sum(np.abs(terms)))
 
 
 def naive_wasserstein(pc: np.ndarray, qc: np.ndarray, centers: np.ndarray) -> float:
@@ -165,6 +186,14 @@ def naive_wasserstein(pc: np.ndarray, qc: np.ndarray, centers: np.ndarray) -> fl
     p = np.asarray(pc, np.float64) / np.sum(pc, dtype=np.float64)
     q = np.asarray(qc, np.float64) / np.sum(qc, dtype=np.float64)
     return float(np.sum(np.abs(np.cumsum(p) - np.cumsum(q))[:-1] * np.diff(centers)))
+
+
+def naive_wasserstein_scale(pc: np.ndarray, qc: np.ndarray, centers: np.ndarray) -> float:
+    """:func:`rounding_scale` of W1's terms: W1 sums ``width_i * |sum_{k<=i} (p_k - q_k)|``, and the inner sums
+    cancel, so their rounding scales with ``width_i * (CDF_p(i) + CDF_q(i))``, not with the difference."""
+    p = np.asarray(pc, np.float64) / np.sum(pc, dtype=np.float64)
+    q = np.asarray(qc, np.float64) / np.sum(qc, dtype=np.float64)
+    return rounding_scale((np.cumsum(p) + np.cumsum(q))[:-1] * np.diff(centers))
 
 
 # --- rebinning (kernels/rebin.py) ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from camdrift.kernels import FrameStats, frame_stats
+from camdrift.kernels import FrameStats, KernelParams, frame_stats
 from tests.kernels.naive import naive_frame_stats, naive_luma
 
 # Floats: moments and variances are exact sums of integers divided once, so only rounding separates them.
@@ -254,3 +254,33 @@ def test_stride_one_fast_path_equals_generic_path(h: int, w: int, seed: int) -> 
 def test_bad_input_is_named(frame: object, kwargs: dict, exc: type, message: str) -> None:
     with pytest.raises(exc, match=message):
         frame_stats(frame, **kwargs)  # type: ignore[arg-type]
+
+
+def test_kernel_params_run_the_kernel_with_every_parameter(coffee_bgr: np.ndarray) -> None:
+    """One record carries what a baseline fixes; running it equals spelling every argument out."""
+    params = KernelParams(
+        pixel_format="bgr8",
+        roi=[8, 6, 120, 90],
+        stride=2,
+        thumb_size=[8, 8],
+        grid=4,
+        under_threshold=20,
+        over_threshold=200,
+    )
+    assert params.roi == (8, 6, 120, 90) and params.thumb_size == (8, 8)  # lists from JSON become tuples
+    got = params.stats(coffee_bgr)
+    want = frame_stats(
+        coffee_bgr,
+        roi=(8, 6, 120, 90),
+        stride=2,
+        thumb_size=(8, 8),
+        grid=4,
+        under_threshold=20,
+        over_threshold=200,
+    )
+    for name, value in want._asdict().items():
+        np.testing.assert_array_equal(getattr(got, name), value, err_msg=name)
+    assert params.with_resolution((640, 480)).resolution == (640, 480)
+    assert params.with_resolution((640, 480)).stats(coffee_bgr).pixel_count == got.pixel_count
+    with pytest.raises(TypeError):
+        KernelParams(roi=(0.5, 0, 10, 10))  # a fractional pixel is refused, not truncated

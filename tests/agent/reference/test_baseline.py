@@ -132,3 +132,32 @@ def test_golden_v1_file_loads() -> None:
     assert b.thresholds.names[0] == "psi.blue"
     assert b.thresholds.method == "chi2"  # 120 frames is below the bootstrap's minimum
     assert np.isclose(b.ref_props.sum(axis=1), 1.0).all()
+
+
+def test_golden_v1_file_saves_back_unchanged(tmp_path: Path) -> None:
+    """Loading and saving keeps the file's content: the same header (kernel parameters as top-level keys),
+    the same arrays, the same content hash."""
+    b = load_baseline(GOLDEN)
+    assert b.kernel.resolution == b.resolution and b.kernel.thumb_size == (16, 16)
+    save_baseline(b, tmp_path / "again.npz")
+    with (
+        np.load(GOLDEN, allow_pickle=False) as old,
+        np.load(tmp_path / "again.npz", allow_pickle=False) as new,
+    ):
+        assert json.loads(old["header"].tobytes()) == json.loads(new["header"].tobytes())
+        assert sorted(old.files) == sorted(new.files)
+        for name in old.files:
+            np.testing.assert_array_equal(old[name], new[name])
+    assert load_baseline(tmp_path / "again.npz").baseline_id == b.baseline_id
+
+
+def test_check_source_names_what_the_configuration_changes() -> None:
+    b = small_baseline()
+    b.check_source(b.pixel_format, 1, None)  # stride 1 and no roi: the baseline's own
+    b.check_source(b.pixel_format, b.stride, b.roi)
+    with pytest.raises(BaselineError, match="was calibrated on bgr8 frames but source.pixel_format is gray8"):
+        b.check_source("gray8", 1, None)
+    with pytest.raises(BaselineError, match="stride 1 but analysis.stride is 2"):
+        b.check_source(b.pixel_format, 2, None)
+    with pytest.raises(BaselineError, match=r"roi None but source.roi is \(0, 0, 8, 8\)"):
+        b.check_source(b.pixel_format, 1, (0, 0, 8, 8))

@@ -1,10 +1,10 @@
-"""Calibration of the activation group: PCA against scikit-learn, thresholds from the bootstrap, the baseline
-file round trip (and old files without the group), the monitor's window (incremental equals batch), engine state
-save/restore, and the real pretrained model calibrated on real frames."""
+"""Calibration of the activation group: PCA against scikit-learn, thresholds from the bootstrap, the monitor's
+window (incremental equals batch), engine state save/restore, and the real pretrained model calibrated on real
+frames. (The group in the baseline file: tests/agent/reference/test_activation_baseline.py; the --model options
+and plan: test_activation_options.py.)"""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 
 import numpy as np
@@ -13,27 +13,22 @@ from sklearn.decomposition import PCA
 
 from camdrift.agent.drift.activations import ActivationMonitor, activation_statistics, covariance_inverse
 from camdrift.agent.drift.engine import DriftEngine
-from camdrift.agent.frames import Frame
 from camdrift.agent.model.runner import ModelRunner, Preprocess
 from camdrift.agent.reference.activation_baseline import STATISTICS, ModelMismatchError
 from camdrift.agent.reference.baseline import load_baseline, save_baseline
 from camdrift.agent.sim.line import ProductionLine
-from camdrift.calibration.calibrate.activation_options import (
-    add_model_arguments,
-    plan_from_args,
-    summary_lines,
-)
 from camdrift.calibration.calibrate.activation_reference import (
+    ModelIdentity,
     build_activation_reference,
     calibrate_activations,
     fit_pca,
     reference_features,
 )
-from camdrift.calibration.options import UsageError
+from camdrift.calibration.calibrate.thresholds import Budget
 from camdrift.kernels import frame_stats
 from camdrift.kernels.activations import histogram_by_edges, project
 from tests.agent.drift_fixtures import FPS, KERNEL, SIZE, small_baseline
-from tests.agent.model_fixtures import RAPID_OUTPUT, rapid_model_path, tiny_nhwc_model
+from tests.agent.model_fixtures import RAPID_OUTPUT, rapid_model_path
 
 
 def ar_features(n: int, c: int, seed: int, rho: float = 0.6) -> np.ndarray:
@@ -57,17 +52,12 @@ def naive_window(feats: np.ndarray, ref, cov_inv):
     )
 
 
-def _reference(feats: np.ndarray, **kwargs):
-    kwargs.setdefault("window", 10)
-    kwargs.setdefault("n_replicates", 400)
+def _reference(feats: np.ndarray, window: int = 10):
     return build_activation_reference(
         feats,
-        model_sha256="ab" * 32,
-        model_name="m.onnx",
-        output="feat",
-        preprocess=Preprocess(),
+        model=ModelIdentity("ab" * 32, "m.onnx", "feat", Preprocess()),
+        budget=Budget(window=window, n_replicates=400),
         every_n=5,
-        **kwargs,
     )
 
 
@@ -137,25 +127,6 @@ def test_monitor_window_equals_batch_recomputation() -> None:
     assert m.groups[1].drift_detected  # the ramp moved the mean far out
 
 
-def test_baseline_with_activations_round_trips_and_old_files_load(tmp_path) -> None:
-    base = small_baseline()
-    ref = _reference(ar_features(300, 12, seed=6))
-    b = dataclasses.replace(base, activations=ref)
-    assert b.baseline_id != base.baseline_id  # the group is part of the content hash
-    path = tmp_path / "b.npz"
-    save_baseline(b, path)
-    got = load_baseline(path).activations
-    assert (
-        got.preprocess == ref.preprocess and got.names == ref.names and got.model_sha256 == ref.model_sha256
-    )
-    for f in ("mean", "basis", "explained", "edges", "ref_counts", "proj_mean", "proj_cov", "drift", "warn"):
-        np.testing.assert_array_equal(getattr(got, f), getattr(ref, f))
-    assert load_baseline(path).baseline_id == b.baseline_id
-    save_baseline(base, tmp_path / "plain.npz")
-    assert load_baseline(tmp_path / "plain.npz").activations is None
-    assert load_baseline(tmp_path / "plain.npz").baseline_id == base.baseline_id
-
-
 def test_engine_state_with_activations_restores_and_replays_identically(tmp_path) -> None:
     ref = _reference(ar_features(300, 12, seed=7), window=6)
     b = dataclasses.replace(small_baseline(), activations=ref)
@@ -204,66 +175,3 @@ def test_real_model_calibrated_on_real_frames_records_its_identity(tmp_path) -> 
         loaded.check_model("0" * 64, "other.onnx")
     feats, _ = reference_features(runner, [line.frame(0)])
     np.testing.assert_allclose(feats[0], runner.features(line.frame(0)))
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser()
-    p.add_argument("--config")
-    add_model_arguments(p)
-    return p
-
-
-def test_model_options_take_the_config_preprocessing_with_flags_on_top(tmp_path) -> None:
-    model = tmp_path / "tiny.onnx"
-    tiny_nhwc_model(model)
-    cfg = tmp_path / "cam.toml"
-    cfg.write_text(
-        '[source]\nuri = "synthetic:stationary"\n[activations]\noutput = "pooled"\nlayout = "nhwc"\n'
-        'input_width = 32\ninput_height = 32\nmean = "0.5, 0.5, 0.5"\nevery_n = 3\n'
-    )
-    plan = plan_from_args(
-        _parser().parse_args(["--config", str(cfg), "--model", str(model), "--model-std", "2,2,2"])
-    )
-    pre = plan.runner.preprocess
-    assert (pre.size, pre.layout, pre.mean, pre.std, plan.every_n) == (
-        (32, 32),
-        "nhwc",
-        (0.5,) * 3,
-        (2.0,) * 3,
-        3,
-    )
-    assert plan.runner.output == "pooled"
-    assert plan_from_args(_parser().parse_args([])) is None
-    for argv, culprit in (
-        (["--model", str(model)], "--model-output"),
-        (["--model-output", "pooled"], "--model PATH"),
-        (["--model", str(tmp_path / "none.onnx"), "--model-output", "x"], "cannot read model"),
-        (["--config", str(cfg), "--model", str(model), "--model-mean", "1,2"], "--model-mean"),
-    ):
-        with pytest.raises(UsageError, match=culprit):
-            plan_from_args(_parser().parse_args(argv))
-
-
-def test_plan_samples_every_n_and_fits_on_the_frames_the_gates_keep(tmp_path) -> None:
-    model = tmp_path / "tiny.onnx"
-    tiny_nhwc_model(model)
-    args = [
-        "--model",
-        str(model),
-        "--model-output",
-        "relu",
-        "--model-size",
-        "32x32",
-        "--model-layout",
-        "nhwc",
-    ]
-    plan = plan_from_args(_parser().parse_args([*args, "--model-every-n", "2", "--model-window", "8"]))
-    line = ProductionLine(seed=12, width=SIZE[0], height=SIZE[1])
-    for i in range(100):
-        plan.on_frame(Frame(line.frame(i), i, line.time(i), "bgr8"))
-    assert plan.index == list(range(0, 100, 2))
-    keep = np.ones(100, bool)
-    keep[:20] = False  # the gates dropped the first 20 frames: their 10 summaries must not count
-    b = plan.add_group(small_baseline(), keep, n_replicates=200)
-    assert b.activations.sample_count == 40 and b.activations.every_n == 2 and b.activations.output == "relu"
-    assert summary_lines(b, plan)[0].startswith("  activation group: tiny.onnx tensor 'relu'")
