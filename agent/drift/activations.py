@@ -1,11 +1,11 @@
 """The activation group of the drift engine: a sliding window over the last M activation summaries, scored
-against the baseline's :class:`~camdrift.agent.activation_baseline.ActivationReference`.
+against the baseline's :class:`~camdrift.agent.reference.activation_baseline.ActivationReference`.
 
 Each summary (a (C,) pooled feature vector, from the agent's own model run or handed over by the app) is
 projected on the reference PCA basis, each component binned in its reference-quantile bins. The window keeps the
 (K, B) counts (incrementally, exact integers), the M projected vectors and the M residual norms (what the basis
 does not hold). Three statistics, named as in
-:data:`~camdrift.agent.activation_baseline.STATISTICS`:
+:data:`~camdrift.agent.reference.activation_baseline.STATISTICS`:
 
 - ``act.psi``: the mean over components of each component's PSI (nats) of the window's counts against the
   reference counts. The mean, not the max: a window of a few dozen samples makes each component's PSI noisy
@@ -23,11 +23,13 @@ Summaries that hold NaN/Inf or have the wrong length are counted by reason and n
 from __future__ import annotations
 
 from collections import Counter
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from camdrift.agent.drift.decision import Cause, GroupState
+from camdrift.agent.drift.contract import Statistic, copy_into, finite_or_none
+from camdrift.agent.drift.decision import DRIFT, Cause, Hysteresis, Transition, restore_states, stack_states
 from camdrift.agent.reference.activation_baseline import ActivationReference
 from camdrift.kernels.activations import histogram_by_edges, project
 from camdrift.kernels.divergence import psi_rows
@@ -114,15 +116,39 @@ class ActivationMonitor:
         self.rejected: Counter[str] = Counter()
         self._cov_inv = covariance_inverse(ref.proj_cov)
         self.groups = [
-            GroupState(n, warn=float(w), drift=float(d), persistence=persistence, recovery=recovery)
+            Hysteresis(n, warn=float(w), drift=float(d), persistence=persistence, recovery=recovery)
             for n, w, d in zip(ref.names, ref.warn, ref.drift, strict=True)
         ]
         self.last: ActivationStats | None = None
-        self.transitions: list = []
+        self.transitions: list[Transition] = []
 
     @property
     def full(self) -> bool:
         return self.filled == self.size
+
+    @property
+    def drift_detected(self) -> bool:
+        return any(g.state == DRIFT for g in self.groups)
+
+    def statistics(self) -> tuple[Statistic, ...]:
+        scores = None if self.last is None else self.last.scores
+        return tuple(
+            Statistic(
+                g.name,
+                "act",
+                g.state,
+                None if scores is None else finite_or_none(scores[i]),
+                float(g.drift),
+                not self.full,
+            )
+            for i, g in enumerate(self.groups)
+        )
+
+    def score(self, name: str) -> float:
+        return float(self.last.scores[self.ref.names.index(name)]) if self.last is not None else 0.0
+
+    def scalar_of(self, name: str) -> str | None:
+        return None
 
     def reject(self, reason: str) -> ActivationMonitor:
         """Count a summary that did not reach the statistics (``nonfinite``, ``wrong_shape``, ``model_error``)."""
@@ -153,19 +179,17 @@ class ActivationMonitor:
         self.pos = (self.pos + 1) % self.size
         self.samples += 1
         if self.full:
-            # the M x K sum is recomputed (tiny): no float drift in a window that slides for months
-            self.last = activation_statistics(
-                self.counts,
-                self._proj.sum(axis=0),
-                float(self._res.sum()),
-                self.size,
-                self.ref,
-                self._cov_inv,
-            )
+            self.last = self._statistics()
             for g, s in zip(self.groups, self.last.scores, strict=True):
                 if g.update(float(s)).transition:
                     self.transitions.append(g.transition)
         return self
+
+    def _statistics(self) -> ActivationStats:
+        # the M x K sum is recomputed (tiny): no float drift in a window that slides for months
+        return activation_statistics(
+            self.counts, self._proj.sum(axis=0), float(self._res.sum()), self.size, self.ref, self._cov_inv
+        )
 
     def moved_components(self, limit: int = 3) -> list[int]:
         """Components (0-based) that moved most in the last window: largest PSI share plus |z|."""
@@ -216,15 +240,21 @@ class ActivationMonitor:
 
     # --- state (see engine_state) -------------------------------------------------------------------------------
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the window (projections, bins, residuals, counts)."""
+        return self._proj.nbytes + self._bins.nbytes + self._res.nbytes + self.counts.nbytes
+
     def state_arrays(self) -> dict[str, np.ndarray]:
         return {
-            "act.proj": self._proj,
-            "act.bins": self._bins,
-            "act.res": self._res,
-            "act.counts": self.counts,
+            "proj": self._proj,
+            "bins": self._bins,
+            "res": self._res,
+            "counts": self.counts,
+            "groups": stack_states(self.groups),
         }
 
-    def state_header(self) -> dict:
+    def state_header(self) -> dict[str, Any]:
         return {
             "pos": self.pos,
             "filled": self.filled,
@@ -232,19 +262,23 @@ class ActivationMonitor:
             "rejected": dict(self.rejected),
         }
 
-    def restore(self, header: dict, arrays: dict[str, np.ndarray]) -> None:
-        for name, dst in self.state_arrays().items():
-            src = arrays[name]
-            if src.shape != dst.shape or src.dtype != dst.dtype:
-                raise ValueError(f"{name}: array of shape {src.shape} does not fit {dst.shape}")
-            dst[...] = src
+    def restore(self, header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        for name, dst in (
+            ("proj", self._proj),
+            ("bins", self._bins),
+            ("res", self._res),
+            ("counts", self.counts),
+        ):
+            copy_into(name, dst, arrays[name])
+        restore_states(self.groups, arrays["groups"])
         self.pos, self.filled, self.samples = (
             int(header["pos"]),
             int(header["filled"]),
             int(header["samples"]),
         )
         self.rejected = Counter({str(k): int(v) for k, v in header["rejected"].items()})
-        self.last = None
+        # the window's statistics as they were saved (a sample may be frames away: until then they are reported)
+        self.last = self._statistics() if self.full else None
         self.transitions = []
 
 

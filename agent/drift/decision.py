@@ -1,6 +1,6 @@
 """Decisions: per-statistic state machines (ok -> warning -> drift) and the camera's drift episodes.
 
-A :class:`GroupState` watches one statistic's score. It enters ``warning`` above the warn threshold, enters
+A :class:`Hysteresis` watches one statistic's score. It enters ``warning`` above the warn threshold, enters
 ``drift`` after ``persistence`` consecutive frames above the drift threshold, and recovers (``drift`` -> ``ok``)
 only after ``recovery`` consecutive frames below the lower exit threshold (hysteresis: exit < entry).
 :class:`Episodes` merges the groups into camera-level episodes: the first group in drift opens one
@@ -12,15 +12,21 @@ camera, the baseline and the onset's frame index and stream time, so replaying a
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import numpy as np
 
 OK, WARNING, DRIFT = "ok", "warning", "drift"
+STATES = (OK, WARNING, DRIFT)  # a state's index is how the engine state file stores it
 
 
 class Cause(NamedTuple):
     """A likely cause: ``code`` (lighting, gamma, white_balance, defocus, camera_moved, smudge, noise, content),
-    plain-word ``text`` with the numbers, ``score`` (larger = more likely; comparable within one decision)."""
+    plain-word ``text`` with the numbers, ``score`` (larger = more likely; comparable within one decision).
+
+    The one cause type: the engine ranks them, events carry them (scores >= 0 there), reports print them."""
 
     code: str
     text: str
@@ -56,10 +62,10 @@ class Transition(NamedTuple):
     group: str
 
 
-class GroupState:
+class Hysteresis:
     """State machine of one statistic. warn < drift thresholds; exit defaults to warn (must be < drift).
 
-    >>> g = GroupState("psi.luma", warn=1.0, drift=2.0, persistence=2, recovery=2)
+    >>> g = Hysteresis("psi.luma", warn=1.0, drift=2.0, persistence=2, recovery=2)
     >>> [g.update(s).state for s in (0.5, 1.5, 3.0, 3.0, 1.5, 0.5, 0.5)]
     ['ok', 'warning', 'warning', 'drift', 'drift', 'drift', 'ok']
     """
@@ -92,7 +98,7 @@ class GroupState:
         self.below = 0  # consecutive frames below the exit threshold while in drift
         self.transition: Transition | None = None
 
-    def update(self, score: float) -> GroupState:
+    def update(self, score: float) -> Hysteresis:
         self.transition = None
         self.above = self.above + 1 if score > self.drift else 0
         if self.state == DRIFT:
@@ -120,6 +126,35 @@ class GroupState:
         self.state, self.above, self.below = OK, 0, 0
         self.transition = Transition("recovered", self.name)
         return self.transition
+
+    # --- state (see engine_state) -------------------------------------------------------------------------------
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """``state``: (3,) int64 [index in :data:`STATES`, frames above, frames below]."""
+        return {"state": np.array([STATES.index(self.state), self.above, self.below], np.int64)}
+
+    def state_header(self) -> dict[str, Any]:
+        return {}
+
+    def restore(self, header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        state, above, below = (int(v) for v in arrays["state"])
+        if not 0 <= state < len(STATES):
+            raise ValueError(f"{self.name}: state index {state} is not one of {STATES}")
+        self.state, self.above, self.below = STATES[state], above, below
+        self.transition = None
+
+
+def stack_states(groups: Sequence[Hysteresis]) -> np.ndarray:
+    """(n, 3) int64: each state machine's :meth:`Hysteresis.state_arrays` row, in order."""
+    return np.array([g.state_arrays()["state"] for g in groups], np.int64).reshape(-1, 3)
+
+
+def restore_states(groups: Sequence[Hysteresis], rows: np.ndarray) -> None:
+    """Restore ``groups`` from the (n, 3) rows :func:`stack_states` made."""
+    if len(rows) != len(groups):
+        raise ValueError(f"groups: {len(rows)} saved states for {len(groups)} statistics")
+    for g, row in zip(groups, rows, strict=True):
+        g.restore({}, {"state": row})
 
 
 def episode_id(camera_id: str, baseline_id: str, frame_index: int, stream_time: float) -> str:
@@ -160,3 +195,19 @@ class Episodes:
     def close_if_ended(self) -> None:
         if not self.groups:
             self.current = ""
+
+    @property
+    def drift_detected(self) -> bool:
+        return bool(self.current)
+
+    # --- state (see engine_state) -------------------------------------------------------------------------------
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def state_header(self) -> dict[str, Any]:
+        return {"episode": self.current, "episode_groups": list(self.groups)}
+
+    def restore(self, header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self.current = str(header["episode"])
+        self.groups = tuple(str(g) for g in header["episode_groups"])

@@ -15,6 +15,8 @@ divided by its drift threshold, so 1.0 is just at the threshold):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from camdrift.agent.drift.decision import Cause
@@ -40,6 +42,186 @@ def tone_fit(ref_q: np.ndarray, cur_q: np.ndarray) -> tuple[float, float]:
     return float(a), float(b)
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """One window read once for every cause signature. strength: score / drift threshold per statistic; share:
+    the part of the tone change a gain explains (1 - share: a gamma); b: gamma - 1; tone: strongest tone shift;
+    uniform: fraction of grid cells whose luma moved the way the mean did; cast: strength of R/G and B/G moving
+    apart; share_tone: the part of a tone change left once the cast is discounted; low: grid cells whose sharpness
+    fell (frac: their fraction); thr_cell: the grid statistic's drift threshold (sd)."""
+
+    ws: WindowStats
+    names: tuple[str, ...]
+    drift: np.ndarray
+    scalar_mean: np.ndarray
+    si: dict[str, int]
+    strength: dict[str, float]
+    tone: float
+    share: float
+    b: float
+    uniform: float
+    cast: float
+    share_tone: float
+    low: np.ndarray
+    frac: float
+    thr_cell: float
+
+    def z(self, s: str) -> float:
+        return float(self.ws.z[self.si[s]])
+
+    def rel(self, s: str) -> float:
+        return float(self.ws.rel[self.si[s]])
+
+    def st(self, s: str) -> float:
+        return self.strength[f"shift.{s}"]
+
+
+def _read(
+    ws: WindowStats,
+    names: tuple[str, ...],
+    drift: np.ndarray,
+    scalar_names: tuple[str, ...],
+    scalar_mean: np.ndarray,
+) -> _Reading:
+    si = {s: i for i, s in enumerate(scalar_names)}
+    strength = {n: float(ws.scores[i] / drift[i]) for i, n in enumerate(names)}
+
+    def st(s: str) -> float:
+        return strength[f"shift.{s}"]
+
+    q_idx = [si[q] for q in _QUANTS]
+    ref_q = scalar_mean[q_idx]
+    a, b = tone_fit(ref_q, ref_q * (1.0 + ws.rel[q_idx]))
+    dark = ref_q > 2.0
+    spread = float(np.mean(np.abs(np.log(ref_q[dark] / 255.0)))) if dark.any() else 1.0
+    ga, gb = abs(a), abs(b) * spread
+    # A lamp or an ISP curve moves every cell's luma the same way, the static background included; a new
+    # product moves only the cells it passes through. The sign is what counts: early in a slow lamp change the
+    # cells move together while each one is still well inside its own noise.
+    gl = ws.grid_z_luma
+    direction = np.sign(float(ws.z[si["brightness"]])) or 1.0
+    # R/G and B/G moving apart is a colour cast, not a tone change: it discounts the tone causes (a white-balance
+    # shift also moves the luma, through the channels' different weights).
+    rg, bg = float(ws.z[si["rg"]]), float(ws.z[si["bg"]])
+    cast = float(np.hypot(st("rg"), st("bg"))) if rg * bg < 0 else 0.0
+    gz = ws.grid_z_sharpness
+    thr_cell = drift[names.index("grid.sharpness")]
+    low = gz < -thr_cell / 2.0
+    return _Reading(
+        ws=ws,
+        names=names,
+        drift=drift,
+        scalar_mean=scalar_mean,
+        si=si,
+        strength=strength,
+        tone=max(st("brightness"), *(st(q) for q in _QUANTS)),
+        share=ga / (ga + gb) if ga + gb > 0 else 0.5,
+        b=b,
+        uniform=float(np.mean(gl * direction > 0.0)) if gl.size else 1.0,
+        cast=cast,
+        share_tone=1.0 / (1.0 + cast),
+        low=low,
+        frac=float(low.mean()) if gz.size else 0.0,
+        thr_cell=thr_cell,
+    )
+
+
+def _lighting(r: _Reading) -> Cause:
+    return Cause(
+        "lighting",
+        f"mean luma {_pct(r.rel('brightness'))} since baseline, "
+        f"{'uniform' if r.uniform > 0.8 else 'uneven'} across the frame: lighting",
+        r.tone * r.share * r.uniform * r.share_tone,
+    )
+
+
+def _gamma(r: _Reading) -> Cause:
+    return Cause(
+        "gamma",
+        f"midtones {_pct(r.rel('luma_p50'))}, shadows {_pct(r.rel('luma_p10'))}, highlights "
+        f"{_pct(r.rel('luma_p90'))} (tone curve exponent x{1 + r.b:.2f}), black and white hold: gamma / tone curve",
+        r.tone * (1.0 - r.share) * r.uniform * r.share_tone,
+    )
+
+
+def _white_balance(r: _Reading) -> Cause:
+    # A tone change moves R/G and B/G a little (the channels sit at different levels); white balance moves
+    # them apart, in opposite directions.
+    rg, bg = r.z("rg"), r.z("bg")
+    return Cause(
+        "white_balance",
+        f"R/G {_pct(r.rel('rg'))}, B/G {_pct(r.rel('bg'))}: {'warmer' if rg > bg else 'cooler'} light / white balance",
+        r.cast if rg * bg < 0 else 0.5 * max(r.st("rg"), r.st("bg")),
+    )
+
+
+def _defocus(r: _Reading) -> Cause:
+    sharp = _log_ratio(r.ws, r.si["sharpness"], r.scalar_mean)
+    # Laplacian variance scales with the square of the light: only the fall beyond that says the lens lost
+    # focus (a 20 % darker scene loses 36 % of its sharpness without any blur).
+    excess = sharp - 2.0 * np.log1p(max(r.rel("brightness"), -0.99))
+    return Cause(
+        "defocus",
+        f"sharpness {_pct(np.expm1(sharp))}, noise {_pct(r.rel('noise'))}, over {r.frac:.0%} of the frame: "
+        "defocus or dirty lens",
+        max(0.0, -r.z("sharpness"))
+        / r.drift[r.names.index("shift.sharpness")]
+        * r.frac
+        * float(np.clip(-excess / 0.1, 0.0, 1.0)),
+    )
+
+
+def _smudge(r: _Reading) -> Cause:
+    gz, gl = r.ws.grid_z_sharpness, r.ws.grid_z_luma
+    cells = int(r.low.sum())
+    local_luma = float(np.max(np.abs(gl))) / r.thr_cell * (1.0 - r.uniform) if gl.size else 0.0
+    return Cause(
+        "smudge",
+        f"local sharpness down in {cells} of {gz.size} cells (worst cell {float(gz.min()):+.0f} sd): smudge or "
+        "partial occlusion",
+        (r.strength["grid.sharpness"] if cells else 0.5 * local_luma) * (1.0 - r.frac),
+    )
+
+
+def _noise(r: _Reading) -> Cause:
+    return Cause(
+        "noise",
+        f"noise {_pct(r.rel('noise'))}, tones {_pct(r.rel('brightness'))}: sensor noise / gain setting",
+        max(0.0, r.z("noise")) / r.drift[r.names.index("shift.noise")],
+    )
+
+
+def _camera_moved(r: _Reading) -> Cause:
+    dx, dy = r.ws.shift_px
+    return Cause(
+        "camera_moved",
+        f"image shifted {abs(dx):.0f} px {'right' if dx >= 0 else 'left'}, "
+        f"{abs(dy):.0f} px {'down' if dy >= 0 else 'up'}: camera moved",
+        2.0 * r.strength["displacement"],
+    )
+
+
+def _content(r: _Reading, explained: float) -> Cause:
+    """Histograms moved while no low-level signature (the strongest scoring ``explained``) carries the change."""
+    histo = max(r.strength[n] for n in r.names if n.startswith("psi."))
+    exposure = max(r.st("under_exposed"), r.st("over_exposed"))
+    content = max(histo, exposure)
+    return Cause(
+        "content",
+        f"histograms moved (PSI up to {float(r.ws.psi.max()):.3f}) while the scene's low-level statistics hold: "
+        "content changed (new product variant?)",
+        content if explained < 1.0 else 0.5 * content / explained,
+    )
+
+
+_SIGNATURES = (_lighting, _gamma, _white_balance, _defocus, _smudge, _noise, _camera_moved)
+
+
+def ranked(causes: list[Cause]) -> tuple[Cause, ...]:
+    """Most likely first (stable: equal scores keep their order)."""
+    return tuple(sorted(causes, key=lambda c: -c.score))
+
+
 def explain(
     ws: WindowStats,
     *,
@@ -50,119 +232,10 @@ def explain(
 ) -> tuple[Cause, ...]:
     """Ranked causes for window statistics ``ws``; ``names``/``drift``: the thresholds' names and drift values
     (scores / drift = strength); scalar_mean: (S,) reference means in ``scalar_names`` order."""
-    si = {s: i for i, s in enumerate(scalar_names)}
-    strength = {n: float(ws.scores[i] / drift[i]) for i, n in enumerate(names)}
-
-    def z(s: str) -> float:
-        return float(ws.z[si[s]])
-
-    def rel(s: str) -> float:
-        return float(ws.rel[si[s]])
-
-    def st(s: str) -> float:
-        return strength[f"shift.{s}"]
-
-    q_idx = [si[q] for q in _QUANTS]
-    ref_q = scalar_mean[q_idx]
-    a, b = tone_fit(ref_q, ref_q * (1.0 + ws.rel[q_idx]))
-    tone = max(st("brightness"), *(st(q) for q in _QUANTS))
-    dark = ref_q > 2.0
-    spread = float(np.mean(np.abs(np.log(ref_q[dark] / 255.0)))) if dark.any() else 1.0
-    ga, gb = abs(a), abs(b) * spread
-    share = ga / (ga + gb) if ga + gb > 0 else 0.5
-    # A lamp or an ISP curve moves every cell's luma the same way, the static background included; a new
-    # product moves only the cells it passes through. The sign is what counts: early in a slow lamp change the
-    # cells move together while each one is still well inside its own noise.
-    gl = ws.grid_z_luma
-    direction = np.sign(z("brightness")) or 1.0
-    uniform = float(np.mean(gl * direction > 0.0)) if gl.size else 1.0
-    # R/G and B/G moving apart is a colour cast, not a tone change: it discounts the tone causes (a white-balance
-    # shift also moves the luma, through the channels' different weights).
-    rg, bg = z("rg"), z("bg")
-    cast = float(np.hypot(st("rg"), st("bg"))) if rg * bg < 0 else 0.0
-    share_tone = 1.0 / (1.0 + cast)
-    causes = [
-        Cause(
-            "lighting",
-            f"mean luma {_pct(rel('brightness'))} since baseline, "
-            f"{'uniform' if uniform > 0.8 else 'uneven'} across the frame: lighting",
-            tone * share * uniform * share_tone,
-        ),
-        Cause(
-            "gamma",
-            f"midtones {_pct(rel('luma_p50'))}, shadows {_pct(rel('luma_p10'))}, highlights "
-            f"{_pct(rel('luma_p90'))} (tone curve exponent x{1 + b:.2f}), black and white hold: gamma / tone curve",
-            tone * (1.0 - share) * uniform * share_tone,
-        ),
-    ]
-    # A tone change moves R/G and B/G a little (the channels sit at different levels); white balance moves
-    # them apart, in opposite directions.
-    causes.append(
-        Cause(
-            "white_balance",
-            f"R/G {_pct(rel('rg'))}, B/G {_pct(rel('bg'))}: {'warmer' if rg > bg else 'cooler'} light / white balance",
-            cast if rg * bg < 0 else 0.5 * max(st("rg"), st("bg")),
-        )
-    )
-    gz = ws.grid_z_sharpness
-    thr_cell = drift[names.index("grid.sharpness")]
-    low = gz < -thr_cell / 2.0
-    frac = float(low.mean()) if gz.size else 0.0
-    sharp = _log_ratio(ws, si["sharpness"], scalar_mean)
-    # Laplacian variance scales with the square of the light: only the fall beyond that says the lens lost
-    # focus (a 20 % darker scene loses 36 % of its sharpness without any blur).
-    excess = sharp - 2.0 * np.log1p(max(rel("brightness"), -0.99))
-    causes.append(
-        Cause(
-            "defocus",
-            f"sharpness {_pct(np.expm1(sharp))}, noise {_pct(rel('noise'))}, over {frac:.0%} of the frame: "
-            "defocus or dirty lens",
-            max(0.0, -z("sharpness"))
-            / drift[names.index("shift.sharpness")]
-            * frac
-            * float(np.clip(-excess / 0.1, 0.0, 1.0)),
-        )
-    )
-    cells = int(low.sum())
-    local_luma = float(np.max(np.abs(gl))) / thr_cell * (1.0 - uniform) if gl.size else 0.0
-    causes.append(
-        Cause(
-            "smudge",
-            f"local sharpness down in {cells} of {gz.size} cells (worst cell {float(gz.min()):+.0f} sd): smudge or "
-            "partial occlusion",
-            (strength["grid.sharpness"] if cells else 0.5 * local_luma) * (1.0 - frac),
-        )
-    )
-    causes.append(
-        Cause(
-            "noise",
-            f"noise {_pct(rel('noise'))}, tones {_pct(rel('brightness'))}: sensor noise / gain setting",
-            max(0.0, z("noise")) / drift[names.index("shift.noise")],
-        )
-    )
-    dx, dy = ws.shift_px
-    causes.append(
-        Cause(
-            "camera_moved",
-            f"image shifted {abs(dx):.0f} px {'right' if dx >= 0 else 'left'}, "
-            f"{abs(dy):.0f} px {'down' if dy >= 0 else 'up'}: camera moved",
-            2.0 * strength["displacement"],
-        )
-    )
-    histo = max(strength[n] for n in names if n.startswith("psi."))
-    exposure = max(st("under_exposed"), st("over_exposed"))
-    explained = max(c.score for c in causes)
-    content = max(histo, exposure)
-    causes.append(
-        Cause(
-            "content",
-            f"histograms moved (PSI up to {float(ws.psi.max()):.3f}) while the scene's low-level statistics hold: "
-            "content changed (new product variant?)",
-            content if explained < 1.0 else 0.5 * content / explained,
-        )
-    )
-    causes.sort(key=lambda c: -c.score)
-    return tuple(causes)
+    r = _read(ws, names, drift, scalar_names, scalar_mean)
+    causes = [signature(r) for signature in _SIGNATURES]
+    causes.append(_content(r, max(c.score for c in causes)))
+    return ranked(causes)
 
 
 def _log_ratio(ws: WindowStats, i: int, scalar_mean: np.ndarray) -> float:
@@ -214,8 +287,7 @@ def explain_slow(
             float(max(0.0, strength[si["noise"]])),
         ),
     ]
-    causes.sort(key=lambda c: -c.score)
-    return tuple(causes)
+    return ranked(causes)
 
 
 def _log_ratio_rel(rel: float, ref: float) -> float:

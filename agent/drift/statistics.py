@@ -10,7 +10,9 @@ shift between the window's mean thumbnail and the reference thumbnail, in frame 
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -25,13 +27,27 @@ SCALAR_SD_FLOOR = (0.02, 0.02, 0.002, 0.005, 0.0005, 0.0005, 1e-4, 1e-4, 0.05, 0
 GRID_SD_FLOOR = (0.02, 0.5)  # ln-sharpness, DN8: rare content in a cell must not read as a local fault
 
 
-def statistic_names(scalar_names: tuple[str, ...]) -> tuple[str, ...]:
+class StatisticSpec(NamedTuple):
+    """What one window statistic is: its name, its kind (``psi``, ``shift``, ``grid``, ``displacement``) and the
+    per-frame scalar it watches (``shift.<scalar>`` only, else None)."""
+
+    name: str
+    kind: str
+    scalar: str | None
+
+
+def statistic_specs(scalar_names: tuple[str, ...]) -> tuple[StatisticSpec, ...]:
+    """Every window statistic, in the order of :attr:`WindowStats.scores`."""
     return (
-        *(f"psi.{g}" for g in GROUPS),
-        *(f"shift.{s}" for s in scalar_names),
-        "grid.sharpness",
-        "displacement",
+        *(StatisticSpec(f"psi.{g}", "psi", None) for g in GROUPS),
+        *(StatisticSpec(f"shift.{s}", "shift", s) for s in scalar_names),
+        StatisticSpec("grid.sharpness", "grid", None),
+        StatisticSpec("displacement", "displacement", None),
     )
+
+
+def statistic_names(scalar_names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(spec.name for spec in statistic_specs(scalar_names))
 
 
 class WindowStats(NamedTuple):
@@ -91,43 +107,60 @@ def px_per_cell(
     return w / thumb_shape[1], h / thumb_shape[0]
 
 
-def window_statistics(
-    *,
-    sums: FrameFeatures,
-    n: int,
-    ref_counts: np.ndarray,
-    alpha: float,
-    bin_centers: np.ndarray,
-    scalar_mean: np.ndarray,
-    scalar_sd: np.ndarray,
-    grid_ref: tuple[np.ndarray, np.ndarray],
-    grid_sd: tuple[np.ndarray, np.ndarray],
-    ref_thumbnail: np.ndarray,
-    cell_px: tuple[float, float],
-    thumb_weight: np.ndarray | None = None,
-    evidence: bool = True,
-) -> WindowStats:
-    """All statistics of a window whose field sums over ``n`` frames are ``sums``.
+@dataclass(frozen=True)
+class WindowReference:
+    """What a window is scored against (from the baseline).
 
-    ref_counts: (K, B) pooled reference counts; bin_centers: (K, B) DN8 centres of the rebinned bins (for W1);
-    scalar_mean, scalar_sd: (S,) reference mean and null sd of the window mean (already floored); grid_ref,
-    grid_sd: per-cell reference means and null sds of (ln-sharpness, luma); thumb_weight: phase-correlation
-    weight per thumbnail cell. ``evidence=False`` skips JS/W1.
+    ref_counts: (K, B) pooled reference counts; alpha: PSI smoothing; bin_centers: (K, B) DN8 centres of the
+    rebinned bins (for W1); scalar_mean, scalar_sd: (S,) reference mean and null sd of the window mean (already
+    floored); grid_ref, grid_sd: per-cell reference means and null sds of (ln-sharpness, luma); ref_thumbnail:
+    (th, tw) DN8; cell_px: frame pixels per thumbnail cell (x, y); thumb_weight: phase-correlation weight per
+    thumbnail cell.
     """
-    psi = psi_rows(ref_counts, sums.counts, alpha)
+
+    ref_counts: np.ndarray
+    alpha: float
+    bin_centers: np.ndarray
+    scalar_mean: np.ndarray
+    scalar_sd: np.ndarray
+    grid_ref: tuple[np.ndarray, np.ndarray]
+    grid_sd: tuple[np.ndarray, np.ndarray]
+    ref_thumbnail: np.ndarray
+    cell_px: tuple[float, float]
+    thumb_weight: np.ndarray | None = None
+
+    def with_sd_scaled(self, factor: float) -> WindowReference:
+        """The same reference with every null sd times ``factor`` (a window of fewer frames than calibrated)."""
+        return replace(
+            self,
+            scalar_sd=self.scalar_sd * factor,
+            grid_sd=(self.grid_sd[0] * factor, self.grid_sd[1] * factor),
+        )
+
+
+def window_statistics(
+    sums: FrameFeatures, n: int, ref: WindowReference, *, evidence: bool = True
+) -> WindowStats:
+    """All statistics of a window whose field sums over ``n`` frames are ``sums``, against ``ref``.
+    ``evidence=False`` skips JS/W1."""
+    psi = psi_rows(ref.ref_counts, sums.counts, ref.alpha)
     if evidence:
-        jsd = np.array([js(ref_counts[k], sums.counts[k], alpha) for k in range(len(psi))])
+        jsd = np.array([js(ref.ref_counts[k], sums.counts[k], ref.alpha) for k in range(len(psi))])
         w1 = np.array(
-            [wasserstein_1d(ref_counts[k], sums.counts[k], centers=bin_centers[k]) for k in range(len(psi))]
+            [
+                wasserstein_1d(ref.ref_counts[k], sums.counts[k], centers=ref.bin_centers[k])
+                for k in range(len(psi))
+            ]
         )
     else:
         jsd = w1 = np.zeros_like(psi)
+    scalar_mean, grid_ref, grid_sd = ref.scalar_mean, ref.grid_ref, ref.grid_sd
     mean = sums.scalars / n
-    z = (mean - scalar_mean) / scalar_sd
+    z = (mean - scalar_mean) / ref.scalar_sd
     rel = (mean - scalar_mean) / np.where(np.abs(scalar_mean) > 1e-12, np.abs(scalar_mean), 1.0)
     gz_s = (sums.grid_sharpness / n - grid_ref[0]) / grid_sd[0]
     gz_l = (sums.grid_luma / n - grid_ref[1]) / grid_sd[1]
-    dx, dy, resp = phase_shift(ref_thumbnail, sums.thumbnail / n, cell_px, thumb_weight)
+    dx, dy, resp = phase_shift(ref.ref_thumbnail, sums.thumbnail / n, ref.cell_px, ref.thumb_weight)
     d2 = dx * dx + dy * dy
     gs2 = float(np.max(gz_s * gz_s))
     chi = np.concatenate([psi, z * z, [gs2, d2]])
@@ -174,8 +207,9 @@ class Cusum:
         self.neg = min(top, max(0.0, self.neg - x - self.k))
         return self
 
-    def reset(self) -> None:
+    def reset(self) -> Cusum:
         self.pos = self.neg = 0.0
+        return self
 
     @property
     def value(self) -> float:
@@ -183,8 +217,24 @@ class Cusum:
         return self.pos if self.pos >= self.neg else -self.neg
 
     @property
+    def magnitude(self) -> float:
+        """The leading sum, max(S+, S-): what the thresholds apply to."""
+        return max(self.pos, self.neg)
+
+    @property
     def drift_detected(self) -> bool:
         return max(self.pos, self.neg) > self.h
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """``sums``: (2,) float64 [S+, S-]."""
+        return {"sums": np.array([self.pos, self.neg], np.float64)}
+
+    def state_header(self) -> dict[str, Any]:
+        return {}
+
+    def restore(self, header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        pos, neg = arrays["sums"]
+        self.pos, self.neg = float(pos), float(neg)
 
 
 def mean_sd(sd: float, acf: np.ndarray, n: int) -> float:

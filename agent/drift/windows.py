@@ -8,10 +8,12 @@ which bounds the rounding drift to N additions: the running sums equal the batch
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from camdrift.agent.drift.contract import Section, copy_into, prefixed
 from camdrift.agent.drift.features import FrameFeatures
 
 
@@ -49,6 +51,17 @@ class RingSum:
     @property
     def nbytes(self) -> int:
         return self.buf.nbytes + self.sum.nbytes
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return {"buf": self.buf, "sum": self.sum}
+
+    def state_header(self) -> dict[str, Any]:
+        return {"pos": self.pos, "filled": self.filled}
+
+    def restore(self, header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        copy_into("buf", self.buf, arrays["buf"])
+        copy_into("sum", self.sum, arrays["sum"])
+        self.pos, self.filled = int(header["pos"]), int(header["filled"])
 
 
 class SlidingWindow:
@@ -96,6 +109,20 @@ class SlidingWindow:
     def nbytes(self) -> int:
         return sum(r.nbytes for r in self.rings)
 
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """``<field>.buf`` / ``<field>.sum`` per :class:`FrameFeatures` field (the rings share one position)."""
+        out: dict[str, np.ndarray] = {}
+        for name, ring in zip(self.rings._fields, self.rings, strict=True):
+            out |= prefixed(f"{name}.", ring.state_arrays())
+        return out
+
+    def state_header(self) -> dict[str, Any]:
+        return self.rings.scalars.state_header()
+
+    def restore(self, header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        for name, ring in zip(self.rings._fields, self.rings, strict=True):
+            ring.restore(header, Section(arrays, f"{name}."))
+
 
 class Bucket(NamedTuple):
     """A closed time bucket: ``index`` = floor(start / width); ``start`` (s, stream time); ``count`` frames;
@@ -111,7 +138,7 @@ class TimeBuckets:
     """Scalars summed in stream-time buckets of ``width`` seconds, the last ``n_buckets`` of them kept.
 
     Bucket ``i`` holds frames with ``floor(t / width) == i``. A frame in a new bucket closes the previous one
-    (returned by :meth:`update`); a bucket older than ``n_buckets`` is overwritten. Memory:
+    (:attr:`closed` after that :meth:`update`); a bucket older than ``n_buckets`` is overwritten. Memory:
     ``n_buckets * (16 + 8*S)`` bytes (minute buckets for 24 h with S=13: 172,800 B; hourly for 30 days: 86,400 B).
     """
 
@@ -124,9 +151,10 @@ class TimeBuckets:
         self.counts = np.zeros(n_buckets, dtype=np.int64)
         self.sums = np.zeros((n_buckets, n_scalars), dtype=np.float64)
         self.current = -(2**62)
+        self.closed: Bucket | None = None  # the bucket the last update closed
 
-    def update(self, t: float, x: np.ndarray) -> Bucket | None:
-        """Add scalars ``x`` (S,) observed at stream time ``t`` (s); return the bucket this frame closed."""
+    def update(self, t: float, x: np.ndarray) -> TimeBuckets:
+        """Add scalars ``x`` (S,) observed at stream time ``t`` (s); :attr:`closed` is the bucket it closed."""
         b = int(np.floor(t / self.width))
         if b < self.current:
             raise ValueError(
@@ -144,7 +172,8 @@ class TimeBuckets:
         slot = b % self.n_buckets
         self.counts[slot] += 1
         self.sums[slot] += x
-        return closed
+        self.closed = closed
+        return self
 
     def bucket(self, index: int) -> Bucket | None:
         slot = index % self.n_buckets
@@ -166,3 +195,15 @@ class TimeBuckets:
     @property
     def nbytes(self) -> int:
         return self.ids.nbytes + self.counts.nbytes + self.sums.nbytes
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return {"ids": self.ids, "counts": self.counts, "sums": self.sums}
+
+    def state_header(self) -> dict[str, Any]:
+        return {"current": int(self.current)}
+
+    def restore(self, header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        for name, dst in self.state_arrays().items():
+            copy_into(name, dst, arrays[name])
+        self.current = int(header["current"])
+        self.closed = None

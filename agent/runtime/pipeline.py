@@ -1,9 +1,9 @@
 """One camera's analysis path: a frame in, the messages it causes out to the sinks.
 
 ``Pipeline.analyse(frame)`` runs the kernels on the frame (with the baseline's kernel parameters), feeds
-the drift engine, turns its decisions into :class:`~camdrift.agent.events.Event` messages (capturing evidence when
+the drift engine, turns its decisions into :class:`~camdrift.agent.output.events.Event` messages (capturing evidence when
 an episode starts, at a bounded rate while it lasts), and publishes the retained per-group :class:`State` whenever a
-verdict changes. The daemon, the in-process :class:`~camdrift.agent.inprocess.Agent` and the demo share it.
+verdict changes. The daemon, the in-process :class:`~camdrift.agent.runtime.inprocess.Agent` and the demo share it.
 """
 
 from __future__ import annotations
@@ -16,26 +16,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from camdrift.agent.drift.decision import Decision
-from camdrift.agent.drift.decision import GroupState as DecisionGroup
-from camdrift.agent.drift.engine import DriftEngine
+from camdrift.agent.drift.decision import Cause, Decision
+from camdrift.agent.drift.engine import DriftEngine, EngineSnapshot
 from camdrift.agent.frames import Frame
 from camdrift.agent.model.runner import ModelError
 from camdrift.agent.model.sampling import ActivationSampler
-from camdrift.agent.output.events import (
-    Cause,
-    Event,
-    GroupMetric,
-    GroupState,
-    Message,
-    Metrics,
-    Sequencer,
-    State,
-)
+from camdrift.agent.output.events import Event, GroupMetric, GroupState, Message, Metrics, Sequencer, State
 from camdrift.agent.output.evidence import EvidenceSpool
 from camdrift.agent.output.sinks import Sink
 from camdrift.agent.reference.baseline import Baseline, BaselineError
-from camdrift.kernels import frame_stats
 
 log = logging.getLogger("camdrift.agent")
 
@@ -48,22 +37,12 @@ _SEVERITY = {
 _EVENT_KIND = {"warning": "drift.warning"}
 
 
-def _finite(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
-
-
 @dataclass
 class PipelineCounters:
     """Frames analysed, and frames rejected by reason (wrong size or format for the baseline)."""
 
     analysed: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
-
-
-def frame_resolution(frame: Frame) -> tuple[int, int]:
-    """(width, height) of the image a frame carries (NV12 counts its luma plane)."""
-    h, w = frame.image.shape[:2]
-    return (w, h * 2 // 3) if frame.pixel_format == "nv12" else (w, h)
 
 
 class Pipeline:
@@ -107,20 +86,50 @@ class Pipeline:
         self._since: dict[str, float] = {}
         self.last_frame: Frame | None = None
 
-    def carry_over(self, old: Pipeline) -> None:
-        """Takes the running counters and verdict history of the pipeline this one replaces (a reload)."""
+    def carry_over(self, old: Pipeline, *, keep_windows: bool = False) -> None:
+        """Takes the running counters and verdict history of the pipeline this one replaces (a reload); with
+        ``keep_windows`` also its engine (windows, CUSUMs, open episode: a reload with the same baseline)."""
         self.counters = old.counters
         self._since = old._since
         self._verdicts = old._verdicts
         self.last_frame = old.last_frame
         self._recent = old._recent
+        if keep_windows:
+            self.engine = old.engine
+
+    # -- the engine's state -----------------------------------------------------------------------------------
+
+    @property
+    def stream_time(self) -> float:
+        """Stream time (s) of the last frame the engine took (-inf before the first)."""
+        return self.engine.stream_time
+
+    @property
+    def drift_detected(self) -> bool:
+        """A drift episode is open."""
+        return self.engine.drift_detected
+
+    @property
+    def has_scored(self) -> bool:
+        """The engine has scored at least one full window (so metrics carry values)."""
+        return self.engine.has_scored
+
+    def save_state(self, path: str) -> None:
+        """Writes the engine's state atomically to ``path`` (OSError if it cannot)."""
+        self.engine.save_state(path)
+
+    def load_state(self, path: str) -> None:
+        """Restores an engine state saved by :meth:`save_state`. On failure (EngineStateError, a ValueError
+        naming the reason, or OSError) the engine keeps its fresh windows: the state goes into a new engine,
+        which replaces the current one only once it has loaded."""
+        self.engine = self.engine.fresh().load_state(path)
 
     # -- analysis ---------------------------------------------------------------------------------------------
 
     def check(self, frame: Frame) -> str | None:
         """Why ``frame`` cannot be judged against the baseline, or None."""
         try:
-            self.baseline.check_frames(frame.pixel_format, frame_resolution(frame), self.baseline.roi)
+            self.baseline.check_frames(frame.pixel_format, frame.resolution, self.baseline.roi)
         except BaselineError as exc:
             return str(exc)
         return None
@@ -131,26 +140,16 @@ class Pipeline:
 
         The kernels run with the baseline's parameters, stride included: a different stride changes the pixel
         count behind every histogram, and with it the null distribution the thresholds were calibrated on."""
-        b = self.baseline
         problem = self.check(frame)
         if problem:
             raise ValueError(problem)
-        stats = frame_stats(
-            frame.image,
-            pixel_format=b.pixel_format,
-            roi=b.roi,
-            stride=b.stride,
-            thumb_size=b.thumb_size,
-            grid=b.grid,
-            under_threshold=b.under_threshold,
-            over_threshold=b.over_threshold,
-        )
+        stats = self.baseline.kernel.stats(frame.image)
         act = None
-        if self.activations is not None and self.engine.activations is not None:
+        if self.activations is not None and self.engine.watches_activations:
             try:
                 act = self.activations.summary(frame)
             except ModelError as exc:  # counted by reason, never fed to the statistics
-                self.engine.activations.reject(str(exc).split(":", 1)[0])
+                self.engine.reject_activation(str(exc).split(":", 1)[0])
         decisions = self.engine.update(stats, frame.frame_index, frame.stream_time, activations=act).decisions
         self.counters.analysed += 1
         self._recent.append(frame.image)
@@ -184,7 +183,7 @@ class Pipeline:
             causes: tuple[Cause, ...] = ()
             summary = f"recovered: every statistic back below its exit threshold (last: {d.group})"
         else:
-            causes = tuple(Cause(c.code, c.text, float(c.score)) for c in d.causes)
+            causes = tuple(c._replace(score=float(c.score)) for c in d.causes)
             summary = causes[0].text if causes else f"{d.group} {d.score:.3g} > {d.threshold:.3g}"
         if d.forecast:
             summary = f"{summary}; {d.forecast}"
@@ -209,8 +208,7 @@ class Pipeline:
         spool = self.evidence
         if spool is None or not spool.due(d.episode_id, d.stream_time):
             return None
-        eng = self.engine
-        window = eng.window.sums()
+        window = self.engine.evidence()
         try:
             record = spool.capture_episode(
                 camera_id=self.camera_id,
@@ -221,7 +219,7 @@ class Pipeline:
                 frames=list(self._recent),
                 histograms={"window_counts": window.counts, "reference_counts": self.baseline.ref_counts},
                 reference_thumbnail=self.baseline.thumbnail,
-                window_thumbnail=window.thumbnail / max(eng.window.count, 1),
+                window_thumbnail=window.thumbnail,
                 decision={
                     "kind": d.kind,
                     "group": d.group,
@@ -236,68 +234,48 @@ class Pipeline:
             return None
         return record.evidence_id if record else None
 
-    def _scored_groups(self) -> list[tuple[DecisionGroup, float | None, bool, str]]:
-        """Every statistic's state machine with its current score (None before its first full window, or not
-        finite), whether its window is still filling, and the statistic's kind (psi, shift, grid, displacement,
-        cusum, act): what the state and metrics messages both report."""
-        eng = self.engine
-        scores = None if eng.last is None else eng.last.scores
-        out = [
-            (g, None if scores is None else _finite(scores[i]), not eng.window.full, g.name.split(".")[0])
-            for i, g in enumerate(eng.groups)
-        ]
-        out += [
-            (g, float(max(c.pos, c.neg)), False, "cusum")
-            for c, g in zip(eng.cusums, eng.cusum_groups, strict=True)
-        ]
-        m = eng.activations
-        if m is not None:
-            out += [
-                (g, None if m.last is None else _finite(m.last.scores[i]), not m.full, "act")
-                for i, g in enumerate(m.groups)
-            ]
-        return out
-
-    def group_states(self) -> tuple[GroupState, ...]:
-        current = self.engine.episodes.current or None
+    def group_states(self, snapshot: EngineSnapshot | None = None) -> tuple[GroupState, ...]:
+        """Every statistic's verdict (``warming_up`` while its window fills), score and drift threshold."""
+        snap = self.engine.snapshot() if snapshot is None else snapshot
+        current = snap.episode_id or None
         return tuple(
             GroupState(
-                group=g.name,
-                verdict="warming_up" if warming else g.state,
-                episode_id=current if g.state == "drift" else None,
-                score=score,
-                threshold=float(g.drift),
-                since=self._since.get(g.name),
+                group=s.name,
+                verdict="warming_up" if s.warming_up else s.verdict,
+                episode_id=current if s.verdict == "drift" else None,
+                score=s.score,
+                threshold=s.threshold,
+                since=self._since.get(s.name),
             )
-            for g, score, warming, _ in self._scored_groups()
+            for s in snap.statistics
         )
 
-    def state(self) -> State:
+    def state(self, snapshot: EngineSnapshot | None = None) -> State:
         f = self.last_frame
         return State(
             camera_id=self.camera_id,
             frame_index=None if f is None else f.frame_index,
             stream_time=None if f is None else f.stream_time,
-            groups=self.group_states(),
+            groups=self.group_states(snapshot),
             baseline_id=self.baseline_id,
         )
 
     def metrics(self, period_s: float) -> Metrics:
         f = self.last_frame
-        groups = [
-            GroupMetric(g.name, kind, score, float(g.drift)) for g, score, _, kind in self._scored_groups()
-        ]
+        groups = tuple(
+            GroupMetric(s.name, s.kind, s.score, s.threshold) for s in self.engine.snapshot().statistics
+        )
         return Metrics(
             camera_id=self.camera_id,
             frame_index=None if f is None else f.frame_index,
             stream_time=None if f is None else f.stream_time,
-            groups=tuple(groups),
+            groups=groups,
             period_s=period_s,
         )
 
     def _publish_state_if_changed(self, frame: Frame) -> None:
-        eng = self.engine
-        key = (not eng.window.full, tuple((g.name, g.state) for g in eng.all_groups))
+        snap = self.engine.snapshot()
+        key = (not snap.window_full, tuple((s.name, s.verdict) for s in snap.statistics))
         if key == self._verdicts:
             return
         before = dict(self._verdicts[1]) if self._verdicts else {}
@@ -305,4 +283,4 @@ class Pipeline:
             if before.get(name) != verdict:
                 self._since[name] = frame.stream_time
         self._verdicts = key
-        self.publish(self.state())
+        self.publish(self.state(snap))

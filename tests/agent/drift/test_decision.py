@@ -7,10 +7,10 @@ import doctest
 import pytest
 
 import camdrift.agent.drift.decision as decision_module
-from camdrift.agent.drift.decision import DRIFT, OK, WARNING, Episodes, GroupState, episode_id
+from camdrift.agent.drift.decision import DRIFT, OK, WARNING, Episodes, Hysteresis, episode_id
 
 
-def _run(g: GroupState, scores: list[float]) -> list[str]:
+def _run(g: Hysteresis, scores: list[float]) -> list[str]:
     return [g.update(s).state for s in scores]
 
 
@@ -19,14 +19,14 @@ def test_doctests() -> None:
 
 
 def test_persistence_needs_k_consecutive_frames() -> None:
-    g = GroupState("x", warn=1.0, drift=2.0, persistence=3, recovery=2)
+    g = Hysteresis("x", warn=1.0, drift=2.0, persistence=3, recovery=2)
     assert _run(g, [3, 3, 0.5, 3, 3]) == [WARNING, WARNING, OK, WARNING, WARNING]
     assert g.update(3).state == DRIFT
     assert g.transition is not None and g.transition.kind == "drift"
 
 
 def test_hysteresis_exit_below_entry_and_recovery_after_m_frames() -> None:
-    g = GroupState("x", warn=1.0, drift=2.0, persistence=1, recovery=3)
+    g = Hysteresis("x", warn=1.0, drift=2.0, persistence=1, recovery=3)
     assert g.update(2.5).state == DRIFT
     # between exit (1.0) and drift (2.0): stays in drift however long
     assert _run(g, [1.5] * 20) == [DRIFT] * 20
@@ -37,7 +37,7 @@ def test_hysteresis_exit_below_entry_and_recovery_after_m_frames() -> None:
 
 
 def test_warning_clears() -> None:
-    g = GroupState("x", warn=1.0, drift=2.0)
+    g = Hysteresis("x", warn=1.0, drift=2.0)
     assert _run(g, [1.5, 0.9]) == [WARNING, OK]
     assert g.transition is not None and g.transition.kind == "cleared"
 
@@ -45,11 +45,11 @@ def test_warning_clears() -> None:
 @pytest.mark.parametrize("kw", [{"warn": 3.0, "drift": 2.0}, {"warn": 1.0, "drift": 2.0, "persistence": 0}])
 def test_bad_settings_are_refused(kw: dict) -> None:
     with pytest.raises(ValueError):
-        GroupState("x", **kw)
+        Hysteresis("x", **kw)
 
 
 def test_one_episode_one_id_from_start_to_end() -> None:
-    groups = {n: GroupState(n, warn=1.0, drift=2.0, persistence=2, recovery=2) for n in ("a", "b")}
+    groups = {n: Hysteresis(n, warn=1.0, drift=2.0, persistence=2, recovery=2) for n in ("a", "b")}
     ep = Episodes("cam", "base")
     script = [
         {"a": 3, "b": 0},

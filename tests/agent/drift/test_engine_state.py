@@ -1,55 +1,32 @@
-"""Engine state: save/restore mid-episode gives the same decisions as no restart; replay is deterministic."""
+"""Engine state: save/restore mid-episode gives the same decisions as no restart; a state of another baseline,
+camera or format version is refused; the golden v1 state file still loads and continues to the same decisions.
+
+Regenerate the golden files only on purpose (a deliberate format change, with a new version):
+``CAMDRIFT_REGEN_GOLDEN=1 pytest tests/agent/drift/test_engine_state.py``.
+"""
 
 from __future__ import annotations
 
-import doctest
-from functools import lru_cache
+import io
+import json
+import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-import camdrift.agent.drift.engine as engine_module
 from camdrift.agent.drift.engine import DriftEngine
 from camdrift.agent.drift.engine_state import EngineStateError
-from camdrift.agent.sim.line import HEALTHY, Drift, ProductionLine
-from camdrift.kernels import FrameStats, frame_stats
-from tests.agent.drift_fixtures import FPS, KERNEL, SIZE, small_baseline
+from camdrift.agent.reference.baseline import load_baseline, save_baseline
+from tests.agent.drift.test_engine import ONSET, N, _run, _stream
+from tests.agent.drift_fixtures import small_baseline
 
-ONSET, FIX, N = 120, 220, 300
-
-
-@lru_cache(maxsize=1)
-def _stream() -> list[FrameStats]:
-    """Healthy, then the light 15 % up at ONSET, back to normal at FIX (a real episode with an end)."""
-    line = ProductionLine(seed=9, width=SIZE[0], height=SIZE[1], fps=FPS)
-    return [
-        frame_stats(line.frame(i, Drift(gain=1.15) if ONSET <= i < FIX else HEALTHY), **KERNEL)
-        for i in range(N)
-    ]
-
-
-def _run(engine: DriftEngine, start: int = 0, stop: int = N) -> list:
-    out = []
-    for i in range(start, stop):
-        out += engine.update(_stream()[i], i, i / FPS).decisions
-    return out
-
-
-def test_the_seeded_step_is_caught_explained_and_ended() -> None:
-    decisions = _run(DriftEngine(small_baseline()))
-    started = [d for d in decisions if d.kind == "drift.started"]
-    ended = [d for d in decisions if d.kind == "drift.ended"]
-    assert len(started) == 1 and len(ended) == 1
-    assert ONSET < started[0].frame_index <= ONSET + 10
-    assert started[0].top_cause == "lighting"
-    assert FIX < ended[0].frame_index
-    assert {d.episode_id for d in decisions if d.kind.startswith("drift.")} == {started[0].episode_id}
-    numbers = dict(started[0].numbers)
-    assert numbers["z.brightness"] > 0 and "psi.luma" in numbers
-
-
-def test_replay_gives_identical_decisions() -> None:
-    assert _run(DriftEngine(small_baseline())) == _run(DriftEngine(small_baseline()))
+DATA = Path(__file__).parent / "data"
+GOLDEN_STATE = DATA / "engine_state_v1.npz"
+GOLDEN_BASELINE = DATA / "engine_state_v1_baseline.npz"  # the baseline the golden state was saved against
+GOLDEN_DECISIONS = DATA / "engine_state_v1_decisions.json"  # what the restored engine decides after the cut
+GOLDEN_CUT = 130  # frames 0..129 are in the golden state, mid-episode
+GOLDEN_DT = 2.0  # s between frames: the state holds closed minute buckets and non-zero CUSUMs
 
 
 def test_restore_mid_episode_gives_the_same_decisions(tmp_path: Path) -> None:
@@ -80,21 +57,60 @@ def test_state_of_another_baseline_is_refused(tmp_path: Path) -> None:
         DriftEngine(small_baseline(), camera_id="elsewhere").load_state(path)
 
 
-def test_state_reports_its_bytes() -> None:
-    engine = DriftEngine(small_baseline())
-    _run(engine, 0, 50)
-    s = engine.state
-    assert s.frames == 50 and s.window_count == 20 and s.episode_id == ""
-    assert s.nbytes == engine.window.nbytes + engine.minutes.nbytes + engine.hours.nbytes
-    assert all(state == "ok" for _, state in s.groups)
+def _golden_engine(baseline) -> DriftEngine:
+    """Shorter long windows than the default (2 h of minutes, 2 days of hours): a small golden file."""
+    return DriftEngine(baseline, minute_buckets=120, hour_buckets=48)
 
 
-def test_time_must_not_go_back() -> None:
-    engine = DriftEngine(small_baseline())
-    engine.update(_stream()[0], 0, 10.0)
-    with pytest.raises(ValueError, match="earlier"):
-        engine.update(_stream()[1], 1, 9.0)
+def _golden_run(engine: DriftEngine, start: int, stop: int) -> list:
+    out = []
+    for i in range(start, stop):
+        out += engine.update(_stream()[i], i, GOLDEN_DT * i).decisions
+    return out
 
 
-def test_docstring_example() -> None:
-    assert doctest.testmod(engine_module).failed == 0
+def _summary(decisions: list) -> list[list]:
+    return [[d.kind, d.group, d.frame_index, d.episode_id, d.top_cause] for d in decisions]
+
+
+def _regenerate_golden() -> None:
+    DATA.mkdir(exist_ok=True)
+    save_baseline(small_baseline(), GOLDEN_BASELINE)
+    engine = _golden_engine(load_baseline(GOLDEN_BASELINE))
+    _golden_run(engine, 0, GOLDEN_CUT)
+    engine.save_state(GOLDEN_STATE)
+    after = _golden_run(engine, GOLDEN_CUT, N)
+    GOLDEN_DECISIONS.write_text(json.dumps(_summary(after), indent=1) + "\n")
+
+
+def test_golden_v1_state_loads_and_continues_to_the_same_decisions() -> None:
+    if os.environ.get("CAMDRIFT_REGEN_GOLDEN") == "1":
+        _regenerate_golden()
+    b = load_baseline(GOLDEN_BASELINE)
+    restored = _golden_engine(b).load_state(GOLDEN_STATE)
+    assert restored.drift_detected  # saved mid-episode
+    whole = _golden_engine(b)
+    _golden_run(whole, 0, GOLDEN_CUT)
+    assert restored.state == whole.state
+    after = _golden_run(restored, GOLDEN_CUT, N)
+    assert after == _golden_run(whole, GOLDEN_CUT, N)
+    assert _summary(after) == json.loads(GOLDEN_DECISIONS.read_text())
+    assert [d.kind for d in after][-1] == "drift.ended"
+
+
+def _with_header(path: Path, out: Path, **changes) -> None:
+    """A copy of the state file at ``path`` with header fields changed (the hash left as it was)."""
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {name: z[name] for name in z.files}
+    header = json.loads(arrays.pop("header").tobytes().decode()) | changes
+    buf = io.BytesIO()
+    np.savez(buf, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays)
+    out.write_bytes(buf.getvalue())
+
+
+@pytest.mark.parametrize("version", [2, 0, "1"])
+def test_state_of_an_unknown_version_is_refused_naming_it(tmp_path: Path, version) -> None:
+    path = tmp_path / "future.npz"
+    _with_header(GOLDEN_STATE, path, version=version)
+    with pytest.raises(EngineStateError, match=f"engine state version {version!r} is not supported"):
+        _golden_engine(load_baseline(GOLDEN_BASELINE)).load_state(path)

@@ -11,7 +11,14 @@ from skimage import data
 
 import camdrift.agent.drift.statistics as stats_module
 from camdrift.agent.drift.features import FrameFeatures
-from camdrift.agent.drift.statistics import Cusum, mean_sd, phase_shift, statistic_names, window_statistics
+from camdrift.agent.drift.statistics import (
+    Cusum,
+    WindowReference,
+    mean_sd,
+    phase_shift,
+    statistic_names,
+    window_statistics,
+)
 from camdrift.calibration.calibrate.thresholds import cusum_h
 from camdrift.kernels.divergence import js, psi_rows, wasserstein_1d
 
@@ -55,10 +62,11 @@ def test_window_statistics_match_their_definitions() -> None:
     centers = np.tile(np.arange(b, dtype=np.float64) * 40 + 20, (k, 1))
     gref = (rng.normal(3, 0.1, (4, 4)), rng.uniform(50, 150, (4, 4)))
     gsd = (np.full((4, 4), 0.05), np.full((4, 4), 2.0))
-    ws = window_statistics(
-        sums=sums, n=n, ref_counts=ref_counts, alpha=0.5, bin_centers=centers, scalar_mean=mean,
-        scalar_sd=sd, grid_ref=gref, grid_sd=gsd, ref_thumbnail=sums.thumbnail / n, cell_px=(10.0, 7.5),
+    ref = WindowReference(
+        ref_counts=ref_counts, alpha=0.5, bin_centers=centers, scalar_mean=mean, scalar_sd=sd, grid_ref=gref,
+        grid_sd=gsd, ref_thumbnail=sums.thumbnail / n, cell_px=(10.0, 7.5),
     )  # fmt: skip
+    ws = window_statistics(sums, n, ref)
     np.testing.assert_array_equal(ws.psi, psi_rows(ref_counts, sums.counts, 0.5))
     assert ws.js[2] == js(ref_counts[2], sums.counts[2], 0.5)
     assert ws.w1[1] == wasserstein_1d(ref_counts[1], sums.counts[1], centers=centers[1])

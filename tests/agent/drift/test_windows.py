@@ -57,7 +57,7 @@ def test_time_buckets_equal_batch_after_every_update_with_rollover_and_gaps() ->
         )  # includes gaps longer than the ring
         x = rng.normal(0.0, 10.0, size=3)
         prev = tb.current
-        closed = tb.update(t, x)
+        closed = tb.update(t, x).closed
         seen.append((t, x))
         b_now = int(np.floor(t / width))
         if prev != b_now and prev > -(2**62):

@@ -1,16 +1,14 @@
 """The model runner: preprocessing against a numpy reference, intermediate tensors exposed by the protobuf edit
-(checked against onnx's own edit), NHWC models, NaN / wrong-shape outputs counted, and the model hash check."""
+(checked against onnx's own edit), NHWC models, NaN / wrong-shape outputs counted (the sampler's side, and the
+model hash check, are in test_sampling.py)."""
 
 from __future__ import annotations
-
-import hashlib
 
 import cv2
 import numpy as np
 import pytest
 from skimage import data as skdata
 
-from camdrift.agent.drift.activations import ActivationMonitor
 from camdrift.agent.frames import Frame
 from camdrift.agent.model.runner import (
     ModelError,
@@ -21,7 +19,6 @@ from camdrift.agent.model.runner import (
     summarise,
 )
 from camdrift.agent.model.sampling import ActivationSampler
-from camdrift.agent.reference.activation_baseline import ModelMismatchError
 from tests.agent.model_fixtures import (
     RAPID_GRAPH_OUTPUT,
     RAPID_OUTPUT,
@@ -185,64 +182,3 @@ def test_summarise_refuses_wrong_shapes() -> None:
     with pytest.raises(ModelError, match="^wrong_shape"):
         summarise(np.zeros((1, 2, 3), np.float32))
     np.testing.assert_array_equal(summarise(np.arange(4, dtype=np.float32)), np.arange(4.0))
-
-
-def test_app_activations_are_used_instead_of_the_model(tiny, photo) -> None:
-    path, _ = tiny
-    sampler = ActivationSampler(ModelRunner(path, "pooled", TINY), every_n=1)
-    given = np.linspace(0, 1, 8, dtype=np.float32)
-    out = sampler.summary(Frame(photo, 0, 0.0, "bgr8", activations=given))
-    np.testing.assert_array_equal(out, given.astype(np.float64))
-    assert sampler.model_runs == 0 and sampler.app_provided == 1
-    with pytest.raises(ModelError, match="^wrong_shape"):
-        sampler.summary(Frame(photo, 1, 0.2, "bgr8", activations=np.zeros((2, 4), np.float32)))
-
-
-def test_monitor_counts_bad_vectors_by_reason(activation_reference) -> None:
-    m = ActivationMonitor(activation_reference)
-    c = activation_reference.n_channels
-    m.update(np.full(c, np.nan))
-    m.update(np.zeros(c + 1))
-    m.update(np.zeros(c, np.int64))
-    assert dict(m.rejected) == {"nonfinite": 1, "wrong_shape": 2} and m.filled == 0
-
-
-def test_model_hash_mismatch_is_refused_naming_both_hashes(tiny, tmp_path, activation_reference) -> None:
-    path, _ = tiny
-    other = tmp_path / "other.onnx"
-    tiny_nhwc_model(other, seed=5)
-    runner = ModelRunner(other, "pooled", TINY)
-    ref = activation_reference
-    assert ref.model_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    with pytest.raises(ModelMismatchError) as exc:
-        ActivationSampler(runner).check(ref)
-    assert runner.sha256[:16] in str(exc.value) and ref.model_sha256[:16] in str(exc.value)
-    ActivationSampler(ModelRunner(path, "pooled", TINY)).check(ref)  # the calibrated model passes
-    with pytest.raises(ModelError, match="no activation group"):
-        ActivationSampler(runner).check(None)
-
-
-@pytest.fixture(scope="module")
-def activation_reference(tiny):
-    """An activation group calibrated on the tiny model's pooled features over real-photo frames."""
-    from camdrift.agent.sim.line import ProductionLine
-    from camdrift.calibration.calibrate.activation_reference import (
-        build_activation_reference,
-        reference_features,
-    )
-
-    path, _ = tiny
-    runner = ModelRunner(path, "pooled", TINY)
-    line = ProductionLine(seed=4, width=160, height=120)
-    feats, rejected = reference_features(runner, (line.frame(i) for i in range(200)), every_n=2)
-    assert not rejected
-    return build_activation_reference(
-        feats,
-        model_sha256=runner.sha256,
-        model_name=path.name,
-        output="pooled",
-        preprocess=TINY,
-        every_n=2,
-        window=8,
-        n_replicates=300,
-    )

@@ -1,0 +1,78 @@
+"""The slow-drift monitor: a creeping scalar is caught by its CUSUM over minute buckets, with a forecast and
+the right cause; a bucket that saw a sudden change in drift is never fed; a CUSUM that only echoed a sudden
+change recovers when it ends; thin buckets are skipped."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from camdrift.agent.drift.slow import SlowDriftMonitor
+from camdrift.agent.drift.statistics import SCALAR_SD_FLOOR, mean_sd
+from tests.agent.drift_fixtures import small_baseline
+
+DT = 6.0  # s between frames: 10 frames per minute bucket
+
+
+def _bucket_sd(i: int, n: int = 10) -> float:
+    b = small_baseline()
+    return max(mean_sd(b.scalar_std[i], b.scalar_acf[i], n), SCALAR_SD_FLOOR[i])
+
+
+def _feed(
+    m: SlowDriftMonitor, offsets, *, sudden=lambda i: False, start: int = 0
+) -> list[tuple[int, str, str]]:
+    """Frames at the reference means plus ``offsets[i]`` (S,) each; (frame, kind, group) transitions."""
+    b = small_baseline()
+    out = []
+    for i, off in enumerate(offsets, start=start):
+        for t in m.update(DT * i, b.scalar_mean + off, sudden(i)).transitions:
+            out.append((i, t.kind, t.group))
+    return out
+
+
+def _ramp(n: int, sd_per_frame: float) -> np.ndarray:
+    """Brightness creeping up by ``sd_per_frame`` bucket-mean sds a frame, the other scalars at the reference."""
+    off = np.zeros((n, len(small_baseline().scalar_names)))
+    off[:, 0] = np.arange(n) * sd_per_frame * _bucket_sd(0)
+    return off
+
+
+def test_a_creeping_scalar_is_caught_by_its_cusum_with_a_forecast() -> None:
+    m = SlowDriftMonitor(small_baseline())
+    events = _feed(m, _ramp(200, 0.02))
+    drift = [e for e in events if e[1] == "drift"]
+    assert drift and drift[0][2] == "cusum.brightness"
+    assert all(g.state == "ok" for g in m.groups[1:])
+    assert m.drift_detected and m.cusums[0].value > m.cusums[0].h
+    assert m.forecast(None, 0.10).startswith("brightness +")  # the leading CUSUM's trend
+    assert m.causes(DT * 199)[0].code == "lighting"
+    (brightness, *_) = m.statistics()
+    assert brightness.kind == "cusum" and brightness.verdict == "drift" and not brightness.warming_up
+    assert brightness.score == m.cusums[0].magnitude and brightness.threshold == m.cusums[0].h
+
+
+def test_a_bucket_that_saw_a_sudden_change_is_not_fed() -> None:
+    m = SlowDriftMonitor(small_baseline())
+    offsets = np.zeros((100, len(small_baseline().scalar_names)))
+    offsets[:, 0] = 10 * _bucket_sd(0)  # far off, but the sudden-change statistics own it
+    assert _feed(m, offsets, sudden=lambda i: True) == []
+    assert all(c.magnitude == 0.0 for c in m.cusums)
+
+
+def test_a_cusum_that_only_echoed_a_sudden_change_recovers_when_it_ends() -> None:
+    m = SlowDriftMonitor(small_baseline())
+    offsets = np.zeros((40, len(small_baseline().scalar_names)))
+    offsets[20:, 0] = 50 * _bucket_sd(0)  # a step at frame 20; the sudden-change statistics see it from 30 on
+    events = _feed(m, offsets, sudden=lambda i: i >= 30)
+    # the bucket of frames 20..29 closes at frame 30: it was clean, so it is fed, and the CUSUM jumps into drift
+    assert (30, "drift", "cusum.brightness") in events
+    # the sudden change ends at frame 40 (the scene is back to the reference): the echo is cleared at once
+    events = _feed(m, np.zeros_like(offsets[:20]), start=40)
+    assert events[0] == (40, "recovered", "cusum.brightness")
+    assert not m.drift_detected and m.cusums[0].magnitude == 0.0
+
+
+def test_buckets_with_too_few_frames_are_not_fed() -> None:
+    m = SlowDriftMonitor(small_baseline(), min_frames=11)  # 10 frames per bucket: none is enough
+    assert _feed(m, _ramp(200, 0.05)) == []
+    assert all(c.magnitude == 0.0 for c in m.cusums)
