@@ -8,25 +8,41 @@ Layout under the spool directory::
     <evidence_id>/histograms.npz  window and reference histograms (plain arrays, loadable without pickle)
     <evidence_id>/decision.json   the numbers of the decision and its ranked causes
 
+Manifest lines and ``decision.json`` carry ``"version": 1`` (:data:`EVIDENCE_VERSION`); a manifest line without
+one was written before versions existed and reads as version 1.
+
 The spool is capped in bytes: when a capture would exceed the cap, the oldest captures are removed first. Captures
 of one episode are rate-limited in stream time, so a long episode cannot flood the disk.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
+import logging
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from camdrift.agent.files import atomic_write_bytes
+from camdrift.agent.frames import Frame, image_problem
+
+log = logging.getLogger("camdrift.agent")
+
 MANIFEST = "manifest.jsonl"
+EVIDENCE_VERSION = 1  # of the manifest lines and decision.json
+
+
+class EvidenceError(ValueError):
+    """A spool this agent cannot read (a manifest line of an unknown version); the message names the line."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,56 @@ class EvidenceRecord:
     files: tuple[str, ...]
     episode_id: str | None = None
     reason: str | None = None
+
+
+def manifest_line(record: EvidenceRecord) -> str:
+    """The manifest's JSON line for ``record`` (with its version), newline included."""
+    return json.dumps({"version": EVIDENCE_VERSION, **asdict(record)}) + "\n"
+
+
+def read_manifest(path: Path) -> list[EvidenceRecord]:
+    """The records of a manifest file, in order; a torn line (a crash mid-write) is skipped.
+
+    Raises :class:`EvidenceError` for a line of another version: a newer agent wrote it, and skipping it would
+    let the crash sweep delete the capture it names."""
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            doc = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(doc, dict):
+            continue
+        version = doc.pop("version", EVIDENCE_VERSION)  # lines from before versions: version 1
+        if version != EVIDENCE_VERSION:
+            raise EvidenceError(
+                f"{path}: line {number}: evidence manifest version {version!r} is not one this camdrift "
+                f"reads ({EVIDENCE_VERSION}); upgrade camdrift to read this spool"
+            )
+        try:
+            doc["files"] = tuple(doc["files"])
+            out.append(EvidenceRecord(**doc))
+        except (TypeError, KeyError):
+            continue
+    return out
+
+
+def keep_flagged(spool: EvidenceSpool, camera_id: str, frame: Frame, *, created_at: float) -> None:
+    """Saves a frame the inference app flagged (``created_at``: Unix s). An image that does not fit its pixel
+    format is not kept, and a failed write (a full disk) is logged: neither may stop the analysis."""
+    if frame.flag is None or image_problem(frame.image, frame.pixel_format) is not None:
+        return
+    try:
+        spool.capture_flag(
+            camera_id=camera_id,
+            frame_index=frame.frame_index,
+            stream_time=frame.stream_time,
+            created_at=created_at,
+            frame=frame.image,
+            reason=frame.flag,
+        )
+    except (OSError, ValueError) as exc:
+        log.error("could not save a flagged frame: %s", exc)
 
 
 class EvidenceSpool:
@@ -76,19 +142,12 @@ class EvidenceSpool:
                 shutil.rmtree(entry, ignore_errors=True)
 
     def records(self) -> list[EvidenceRecord]:
-        """The captures still in the spool, oldest first."""
+        """The captures still in the spool, oldest first (raises :class:`EvidenceError`, see
+        :func:`read_manifest`)."""
         path = self.root / MANIFEST
         if not path.exists():
             return []
-        out = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                doc = json.loads(line)
-                doc["files"] = tuple(doc["files"])
-                out.append(EvidenceRecord(**doc))
-            except (json.JSONDecodeError, TypeError, KeyError):
-                continue  # a torn last line after a crash
-        return [r for r in out if (self.root / r.evidence_id).is_dir()]
+        return [r for r in read_manifest(path) if (self.root / r.evidence_id).is_dir()]
 
     def due(self, episode_id: str, stream_time: float) -> bool:
         """Whether an episode may be captured now (its first capture, or ``min_interval_s`` after the last)."""
@@ -113,7 +172,6 @@ class EvidenceSpool:
         if not self.due(episode_id, stream_time):
             return None
         self._last_capture[episode_id] = stream_time
-        evidence_id = f"{episode_id}-f{frame_index}"
 
         def write(d: Path) -> list[str]:
             names = [_jpeg(d, f"frame_{i:02d}.jpg", f) for i, f in enumerate(frames)]
@@ -122,15 +180,17 @@ class EvidenceSpool:
             if window_thumbnail is not None:
                 names.append(_thumb_png(d, "window_thumbnail.png", window_thumbnail))
             if histograms:
-                np.savez(d / "histograms.npz", **{k: np.asarray(v) for k, v in histograms.items()})
+                buf = io.BytesIO()
+                np.savez(buf, **{k: np.asarray(v) for k, v in histograms.items()})
+                atomic_write_bytes(d / "histograms.npz", buf.getvalue())
                 names.append("histograms.npz")
-            (d / "decision.json").write_text(json.dumps(decision, indent=2, default=_jsonable))
-            names.append("decision.json")
+            names.append(_decision(d, decision))
             return names
 
-        return self._store(
-            evidence_id, "episode", camera_id, frame_index, stream_time, created_at, write, episode_id
+        draft = EvidenceRecord(
+            f"{episode_id}-f{frame_index}", "episode", camera_id, frame_index, stream_time, created_at, 0, ()
         )
+        return self._store(dataclasses.replace(draft, episode_id=episode_id), write)
 
     def capture_flag(
         self,
@@ -147,27 +207,16 @@ class EvidenceSpool:
         evidence_id = f"flag-f{frame_index}-t{int(round(stream_time * 1000))}"
 
         def write(d: Path) -> list[str]:
-            (d / "decision.json").write_text(json.dumps({"reason": reason}, indent=2))
-            return [_jpeg(d, "frame_00.jpg", frame), "decision.json"]
+            return [_jpeg(d, "frame_00.jpg", frame), _decision(d, {"reason": reason})]
 
-        return self._store(
-            evidence_id, "flag", camera_id, frame_index, stream_time, created_at, write, None, reason
-        )
+        draft = EvidenceRecord(evidence_id, "flag", camera_id, frame_index, stream_time, created_at, 0, ())
+        return self._store(dataclasses.replace(draft, reason=reason), write)
 
-    def _store(
-        self,
-        evidence_id,
-        kind,
-        camera_id,
-        frame_index,
-        stream_time,
-        created_at,
-        write,
-        episode_id,
-        reason=None,
-    ):
+    def _store(self, draft: EvidenceRecord, write: Callable[[Path], list[str]]) -> EvidenceRecord | None:
+        """Writes a capture's files (``write`` into a temporary folder), renames the folder into place and
+        lists it in the manifest; ``draft``: the record without its ``bytes`` and ``files``."""
         with self._lock:
-            final = self.root / evidence_id
+            final = self.root / draft.evidence_id
             tmp = Path(tempfile.mkdtemp(prefix=".capture-", dir=self.root))
             try:
                 names = write(tmp)
@@ -179,25 +228,23 @@ class EvidenceSpool:
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-            record = EvidenceRecord(
-                evidence_id=evidence_id,
-                kind=kind,
-                camera_id=camera_id,
-                frame_index=int(frame_index),
-                stream_time=float(stream_time),
-                created_at=float(created_at),
+            record = dataclasses.replace(
+                draft,
+                frame_index=int(draft.frame_index),
+                stream_time=float(draft.stream_time),
+                created_at=float(draft.created_at),
                 bytes=int(size),
                 files=tuple(names),
-                episode_id=episode_id,
-                reason=reason,
             )
-            with open(self.root / MANIFEST, "a", encoding="utf-8") as f:
-                f.write(json.dumps(asdict(record)) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
+            # The manifest is rewritten whole through the atomic writer: its folder fsync also makes the
+            # rename above durable, and the manifest is never torn.
+            self._write_manifest([*self.records(), record])
             self._enforce_cap()
             # a single capture larger than the whole cap does not survive it: say so rather than name it
-            return record if (self.root / evidence_id).is_dir() else None
+            return record if (self.root / draft.evidence_id).is_dir() else None
+
+    def _write_manifest(self, records: Sequence[EvidenceRecord]) -> None:
+        atomic_write_bytes(self.root / MANIFEST, "".join(manifest_line(r) for r in records).encode())
 
     def _enforce_cap(self) -> None:
         records = self.records()
@@ -209,14 +256,20 @@ class EvidenceSpool:
             total -= oldest.bytes
             self.removed += 1
         if len(keep) != len(records):
-            _atomic_write(self.root / MANIFEST, "".join(json.dumps(asdict(r)) + "\n" for r in keep))
+            self._write_manifest(keep)
+
+
+def _decision(d: Path, decision: Mapping[str, object]) -> str:
+    doc = {"version": EVIDENCE_VERSION, **decision}
+    atomic_write_bytes(d / "decision.json", json.dumps(doc, indent=2, default=_jsonable).encode())
+    return "decision.json"
 
 
 def _jpeg(d: Path, name: str, frame: np.ndarray) -> str:
     ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
         raise ValueError(f"cannot encode evidence frame of shape {frame.shape} as JPEG")
-    (d / name).write_bytes(buf.tobytes())
+    atomic_write_bytes(d / name, buf.tobytes())
     return name
 
 
@@ -226,7 +279,7 @@ def _thumb_png(d: Path, name: str, thumb: np.ndarray, scale: int = 4) -> str:
     ok, buf = cv2.imencode(".png", img)
     if not ok:
         raise ValueError(f"cannot encode thumbnail of shape {thumb.shape} as PNG")
-    (d / name).write_bytes(buf.tobytes())
+    atomic_write_bytes(d / name, buf.tobytes())
     return name
 
 
@@ -238,12 +291,3 @@ def _jsonable(value: object) -> object:
     if isinstance(value, tuple | set | frozenset):
         return list(value)
     raise TypeError(f"cannot write {type(value).__name__} into decision.json")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

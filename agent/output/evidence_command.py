@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import re
 import sys
 import tarfile
 import time
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from camdrift.agent.output.evidence import EvidenceRecord, EvidenceSpool
+from camdrift.agent.output.evidence import EvidenceError, EvidenceRecord, EvidenceSpool, manifest_line
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -41,7 +39,7 @@ def export(spool: EvidenceSpool, since: float, out: Path) -> list[EvidenceRecord
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     with tarfile.open(tmp, "w:gz") as tar:
-        manifest = "".join(json.dumps(asdict(r)) + "\n" for r in chosen).encode()
+        manifest = "".join(manifest_line(r) for r in chosen).encode()
         info = tarfile.TarInfo("evidence/manifest.jsonl")
         info.size = len(manifest)
         info.mtime = int(time.time())
@@ -75,7 +73,7 @@ def _open(path: Path) -> EvidenceSpool:
 def _run_list(args: argparse.Namespace) -> int:
     try:
         records = _open(args.spool).records()
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, EvidenceError) as exc:
         print(f"camdrift evidence: {exc}", file=sys.stderr)
         return 2
     for r in records:

@@ -11,21 +11,43 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import NamedTuple, Protocol, TextIO
 
 from camdrift.agent.output.events import Envelope, Event, Message, Sequencer, State, encode
 
 
+class Backlog(NamedTuple):
+    """What a sink holds undelivered: ``pending`` messages waiting, and the messages ``dropped`` per kind
+    (since its store was created) because the store was full. A sink that writes at once holds none."""
+
+    pending: int = 0
+    dropped: Mapping[str, int] = {}
+
+
+NO_BACKLOG = Backlog()
+
+
 class Sink(Protocol):
-    """Where messages go. ``send`` must not block the analysis for long; ``healthy`` feeds the watchdog."""
+    """Where messages go. ``send`` must not block the analysis for long; ``healthy`` feeds the watchdog.
+
+    The daemon stops a sink with ``stop()`` (flush, deliver what it can) and then ``close()`` (release what
+    ``stop`` left open, e.g. the MQTT outbox's database: what is undelivered stays on disk); ``backlog`` goes
+    into the status message.
+    """
 
     def send(self, message: Message, envelope: Envelope | None = None) -> object: ...
 
     def stop(self) -> None: ...
 
+    def close(self) -> None: ...
+
     @property
     def healthy(self) -> bool: ...
+
+    @property
+    def backlog(self) -> Backlog: ...
 
 
 class JsonlSink:
@@ -63,6 +85,10 @@ class JsonlSink:
     def healthy(self) -> bool:
         return self._file is not None and self._error is None
 
+    @property
+    def backlog(self) -> Backlog:
+        return NO_BACKLOG  # every line is written when sent
+
     def stop(self) -> None:
         with self._lock:
             if self._file is not None:
@@ -70,6 +96,9 @@ class JsonlSink:
                 os.fsync(self._file.fileno())
                 self._file.close()
                 self._file = None
+
+    def close(self) -> None:
+        """Nothing beyond :meth:`stop`, which closed the file."""
 
 
 def describe(message: Message) -> str | None:
@@ -132,9 +161,16 @@ class ConsoleSink:
     def healthy(self) -> bool:
         return True
 
+    @property
+    def backlog(self) -> Backlog:
+        return NO_BACKLOG
+
     def stop(self) -> None:
         with self._lock:
             self._stream.flush()
+
+    def close(self) -> None:
+        """Nothing: the stream belongs to the caller (stdout by default)."""
 
 
 def read_jsonl(path: str | Path) -> list[dict]:

@@ -6,12 +6,9 @@ import argparse
 import logging
 import os
 import sys
-from pathlib import Path
 
-from camdrift.agent.config import Config, ConfigError, add_config_arguments, config_from_args
-from camdrift.agent.output.events import Sequencer
-from camdrift.agent.output.sinks import Sink
-from camdrift.agent.paths import AgentPaths, agent_paths
+from camdrift.agent.config import ConfigError, add_config_arguments, config_from_args
+from camdrift.agent.paths import agent_paths
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # syslog priorities, so that `journalctl -p warning` sees the agent's real levels
@@ -40,42 +37,6 @@ def setup_logging(level: str, environ: dict[str, str] | None = None) -> None:
     root.setLevel(getattr(logging, level.upper()))
 
 
-def mqtt_sinks(cfg: Config, paths: AgentPaths, sequencer: Sequencer) -> list[Sink]:
-    """The MQTT sink for ``cfg.mqtt`` (none when no host is set), started, with its outbox in the state dir."""
-    m = cfg.mqtt
-    if not m.host:
-        return []
-    from camdrift.agent.mqtt.outbox import Outbox
-    from camdrift.agent.mqtt.settings import MqttSettings
-    from camdrift.agent.mqtt.sink import MqttSink
-
-    password_file = Path(m.password_file) if m.password_file else None
-    credential = None
-    if password_file is None and m.username and paths.mqtt_password_credential is not None:
-        credential = paths.mqtt_password_credential.name  # read from $CREDENTIALS_DIRECTORY when connecting
-    settings = MqttSettings(
-        host=m.host,
-        port=m.port,
-        prefix=m.prefix or f"camdrift/{m.site}",
-        client_id=m.client_id,
-        keepalive_s=m.keepalive,
-        username=m.username,
-        password_file=password_file,
-        password_credential=credential,
-        protocol=m.protocol,
-        tls=m.tls,
-        tls_ca=Path(m.tls_ca) if m.tls_ca else None,
-        tls_cert=Path(m.tls_cert) if m.tls_cert else None,
-        tls_key=Path(m.tls_key) if m.tls_key else None,
-        tls_key_password_file=Path(m.tls_key_password_file) if m.tls_key_password_file else None,
-        tls_verify_hostname=not m.tls_insecure,
-    )
-    outbox = Outbox(paths.outbox, max_rows=m.outbox_max_rows, max_bytes=m.outbox_max_bytes)
-    sink = MqttSink(settings, cfg.camera.id, outbox, sequencer)
-    sink.start()
-    return [sink]
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "run",
@@ -91,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from camdrift.agent.reference.baseline import BaselineError, load_baseline
+    from camdrift.agent.runtime.assembly import mqtt_sinks
     from camdrift.agent.runtime.daemon import Daemon, StartupError
 
     setup_logging(args.log_level)

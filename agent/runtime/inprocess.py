@@ -30,7 +30,7 @@ log = logging.getLogger("camdrift.agent")
 
 
 class Mailbox:
-    """A :class:`~camdrift.agent.frames.FrameSource` holding at most one frame: the newest wins, nothing queues."""
+    """A :class:`~camdrift.agent.sources.base.FrameSource` holding at most one frame: the newest wins, nothing queues."""
 
     def __init__(self, pixel_format: str) -> None:
         self.pixel_format = pixel_format
@@ -46,6 +46,9 @@ class Mailbox:
 
     def open(self) -> None:
         pass
+
+    def set_request_interval(self, seconds: float) -> None:
+        """Ignored: the app hands frames at its own rate, and ``submit`` drops those not due."""
 
     def close(self) -> None:
         with self._cond:
@@ -112,11 +115,11 @@ class Agent:
         mb = self.mailbox
         mb.submitted += 1
         d = self.daemon
-        # The sampler runs on the daemon's continuous stream time (see Daemon._continuous); a timestamp that went
+        # The sampler runs on the daemon's continuous stream time (see StreamTimeline); a timestamp that went
         # back (the app restarted its clock) is let through for the daemon to re-offset.
         t_agent = t + d.time_offset
         due = d.sampler.next_due
-        went_back = t_agent < d.pipeline.engine.stream_time
+        went_back = t_agent < d.pipeline.stream_time
         if not mb.wants() or (due is not None and not went_back and t_agent < due - 1e-9):
             mb.dropped += 1
             return False

@@ -123,6 +123,9 @@ class FolderSource:
     def close(self) -> None:
         self._open = False
 
+    def set_request_interval(self, seconds: float) -> None:
+        """Ignored: files are read as fast as they decode."""
+
     def _refill(self) -> None:
         """Watch mode: moves files whose size and mtime held still since the last listing to the queue."""
         listing = self._listing()

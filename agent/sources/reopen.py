@@ -7,13 +7,14 @@ import logging
 import time
 from collections.abc import Callable
 
-from camdrift.agent.frames import Frame, FrameSource, SourceEnded, SourceError, SourceEvent
+from camdrift.agent.frames import Frame, SourceEnded, SourceError, SourceEvent
+from camdrift.agent.sources.base import FrameSource
 
 log = logging.getLogger(__name__)
 
 
 class ReopeningSource:
-    """Wraps a :class:`~camdrift.agent.frames.FrameSource` so that failures become events, never exceptions.
+    """Wraps a :class:`~camdrift.agent.sources.base.FrameSource` so that failures become events, never exceptions.
 
     The source is lost when ``open``/``read`` raise ``SourceError`` or when no frame came for ``stall_timeout``
     s; it is then closed and reopened after ``backoff_initial`` s, doubling after each failed attempt up to
@@ -148,3 +149,7 @@ class ReopeningSource:
 
     def close(self) -> None:
         self._close_source()
+
+    def set_request_interval(self, seconds: float) -> None:
+        """Passed on to the wrapped source (it keeps the value across reopens)."""
+        self.source.set_request_interval(seconds)

@@ -63,6 +63,9 @@ class SyntheticSource:
         self._stream = None
         self._first = None
 
+    def set_request_interval(self, seconds: float) -> None:
+        """Ignored: frames are rendered as fast as they are read."""
+
     def read(self, timeout: float) -> Frame | None:
         if self._stream is None:
             raise SourceError(f"synthetic:{self.name}: not open")

@@ -18,13 +18,20 @@ from urllib.parse import parse_qsl
 
 import cv2
 
-from camdrift.agent.frames import FrameSource
+from camdrift.agent.sources.base import FrameSource
 from camdrift.agent.sources.folder import FolderSource
 from camdrift.agent.sources.synthetic import SyntheticSource
 from camdrift.agent.sources.video import VideoSource
 from camdrift.agent.tap import TapReader
 
 SCHEMES = ("shm:", "video:", "rtsp://", "rtsps://", "http://", "https://", "v4l2:", "dir:", "synthetic:")
+# Recordings, replayed as fast as the machine allows: they end, and one that cannot be opened stays so.
+REPLAY_SCHEMES = ("video:", "dir:", "synthetic:")
+
+
+def is_replay(uri: str) -> bool:
+    """Whether ``uri`` names a recording (a video file, an image folder, a scenario) rather than a live feed."""
+    return uri.startswith(REPLAY_SCHEMES)
 
 
 def _split_query(uri: str, rest: str, known: tuple[str, ...]) -> tuple[str, dict[str, str]]:

@@ -87,6 +87,9 @@ class VideoSource:
     def describe(self) -> str:
         return self.label
 
+    def set_request_interval(self, seconds: float) -> None:
+        """Ignored: a file is read as fast as it decodes, a camera at its own rate."""
+
     def open(self) -> None:
         self.close()
         if self.live:

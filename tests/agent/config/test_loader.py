@@ -1,62 +1,14 @@
-"""Configuration: the example file documents every key and default; every error names the file and key path."""
+"""Configuration loading: every error names the file and key path; values come out typed."""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import re
-import typing
-from pathlib import Path
 
 import pytest
 
-from camdrift.agent.config import (
-    Config,
-    ConfigError,
-    SourceConfig,
-    add_config_arguments,
-    config_from_args,
-    load_config,
-)
-
-EXAMPLE = Path(__file__).parents[2] / "systemd" / "camdrift.example.toml"
-
-
-def sections(cls=Config, prefix=""):
-    """(section path, dataclass) for every leaf section, e.g. ("sinks.jsonl", JsonlSinkConfig)."""
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        tp = hints[f.name]
-        path = f"{prefix}.{f.name}" if prefix else f.name
-        if dataclasses.is_dataclass(tp):
-            if any(dataclasses.is_dataclass(h) for h in typing.get_type_hints(tp).values()):
-                yield from sections(tp, path)
-            else:
-                yield path, tp
-
-
-def test_example_loads_and_holds_the_defaults():
-    config = load_config(str(EXAMPLE))
-    assert config == Config(source=SourceConfig(uri=config.source.uri))
-
-
-def test_example_documents_every_field_in_its_section():
-    text = EXAMPLE.read_text()
-    headers = list(re.finditer(r"^\[([\w.]+)\]\s*$", text, re.M))
-    body = {m.group(1): text[m.end() : (headers[i + 1].start() if i + 1 < len(headers) else len(text))]
-            for i, m in enumerate(headers)}  # fmt: skip
-    for path, cls in sections():
-        assert path in body, f"[{path}] missing from {EXAMPLE.name}"
-        for f in dataclasses.fields(cls):
-            assert re.search(rf"^(# )?{f.name} = ", body[path], re.M), (
-                f"{path}.{f.name} not in {EXAMPLE.name}"
-            )
-
-
-def write(tmp_path, text: str) -> str:
-    path = tmp_path / "camdrift.toml"
-    path.write_text(text)
-    return str(path)
+from camdrift.agent.config import ConfigError, load_config
+from tests.agent.config.helpers import write
 
 
 @pytest.mark.parametrize(
@@ -172,27 +124,3 @@ def test_values_are_typed(tmp_path):
     assert c.sinks.jsonl.path == "/tmp/e.jsonl" and c.sinks.console.enabled
     with pytest.raises(dataclasses.FrozenInstanceError):
         c.analysis.max_fps = 3.0
-
-
-def parse_args(argv):
-    parser = argparse.ArgumentParser()
-    add_config_arguments(parser)
-    return parser.parse_args(argv)
-
-
-def test_command_line_overrides_are_checked_too(tmp_path):
-    path = write(tmp_path, '[source]\nuri = "shm:a"\n[analysis]\nmax_fps = 5.0\n')
-    c = config_from_args(parse_args(["--config", path, "--max-fps", "2", "--source", "video:/x.avi"]))
-    assert c.analysis.max_fps == 2.0 and c.source.uri == "video:/x.avi"
-    with pytest.raises(ConfigError) as info:
-        config_from_args(parse_args(["--config", path, "--cpu-budget", "3"]))
-    assert info.value.key == "analysis.cpu_budget" and "--cpu-budget" in info.value.origin
-
-
-def test_command_line_without_file():
-    c = config_from_args(parse_args(["--source", "synthetic:gain_step", "--camera", "press-2"]))
-    assert (c.source.uri, c.camera.id, c.analysis.cpu_budget) == ("synthetic:gain_step", "press-2", 0.15)
-    with pytest.raises(ConfigError, match="source.uri: required: pass --source URI or --config FILE"):
-        config_from_args(parse_args([]))
-    with pytest.raises(ConfigError, match="--source: source.uri: source URI 'rtmp://x': unknown scheme"):
-        config_from_args(parse_args(["--source", "rtmp://x"]))

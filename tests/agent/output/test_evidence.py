@@ -1,38 +1,16 @@
-"""Evidence spool: captures appear whole, stay under the cap, are rate-limited, and export for labelling."""
+"""Evidence spool: captures appear whole, stay under the cap, are rate-limited, and carry their version."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import tarfile
+import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from skimage import data
 
-from camdrift.agent.output.evidence import EvidenceSpool
-
-
-@pytest.fixture(scope="module")
-def photo() -> np.ndarray:
-    return np.ascontiguousarray(data.chelsea()[:, :, ::-1])
-
-
-def capture(spool: EvidenceSpool, photo: np.ndarray, episode: str, frame_index: int, t: float):
-    return spool.capture_episode(
-        camera_id="cam1",
-        episode_id=episode,
-        frame_index=frame_index,
-        stream_time=t,
-        created_at=1_700_000_000.0 + t,
-        frames=[photo, photo[::-1].copy()],
-        histograms={"luma_window": np.arange(10), "luma_reference": np.ones(10)},
-        reference_thumbnail=np.full((8, 8), 100.0),
-        window_thumbnail=np.full((8, 8), 80.0),
-        decision={"psi": 0.4, "threshold": np.float64(0.12), "causes": ("lighting",)},
-    )
+from camdrift.agent.output.evidence import EVIDENCE_VERSION, EvidenceError, EvidenceSpool, read_manifest
+from tests.agent.output.helpers import capture
 
 
 def test_episode_capture_holds_frames_histograms_and_numbers(tmp_path: Path, photo: np.ndarray) -> None:
@@ -83,43 +61,6 @@ def test_flagged_frame_is_kept_with_its_reason(tmp_path: Path, photo: np.ndarray
     assert (tmp_path / rec.evidence_id / "frame_00.jpg").stat().st_size > 1000
 
 
-def test_export_cli_packs_captures_since_a_time(tmp_path: Path, photo: np.ndarray) -> None:
-    spool = EvidenceSpool(tmp_path / "spool", min_interval_s=0)
-    capture(spool, photo, "old", 1, 0.0)  # created_at 1_700_000_000
-    capture(spool, photo, "new", 2, 7200.0)  # two hours later
-    out = tmp_path / "bundle.tar.gz"
-    cmd = [
-        sys.executable,
-        "-m",
-        "camdrift.agent.cli",
-        "evidence",
-        "export",
-        "--spool",
-        str(tmp_path / "spool"),
-    ]
-    res = subprocess.run(
-        [*cmd, "--since", "2023-11-14T23:13:21Z", "--out", str(out)], capture_output=True, text=True
-    )
-    assert res.returncode == 0, res.stderr
-    assert "wrote 1 capture(s)" in res.stdout
-    with tarfile.open(out) as tar:
-        names = tar.getnames()
-        manifest = tar.extractfile("evidence/manifest.jsonl").read().decode()
-    assert "evidence/new-f2/frame_00.jpg" in names and not any("old-f1" in n for n in names)
-    assert '"evidence_id": "new-f2"' in manifest
-
-
-def test_export_names_bad_input(tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "camdrift.agent.cli", "evidence", "export", "--out", str(tmp_path / "b.tgz")]
-    res = subprocess.run([*cmd, "--spool", str(tmp_path / "nope")], capture_output=True, text=True)
-    assert res.returncode == 2 and "nope does not exist" in res.stderr and "Traceback" not in res.stderr
-    (tmp_path / "s").mkdir()
-    res = subprocess.run(
-        [*cmd, "--spool", str(tmp_path / "s"), "--since", "yesterday"], capture_output=True, text=True
-    )
-    assert res.returncode == 2 and "--since must be" in res.stderr
-
-
 def test_leftovers_of_a_crash_are_swept_at_start(tmp_path: Path, photo: np.ndarray) -> None:
     spool = EvidenceSpool(tmp_path)
     capture(spool, photo, "ep1", 1, 1.0)
@@ -135,3 +76,43 @@ def test_a_capture_larger_than_the_cap_is_not_named(tmp_path: Path, photo: np.nd
     spool = EvidenceSpool(tmp_path, max_bytes=1000)
     assert capture(spool, photo, "ep1", 1, 1.0) is None
     assert spool.records() == []
+
+
+def test_manifest_lines_and_decisions_carry_their_version(tmp_path: Path, photo: np.ndarray) -> None:
+    spool = EvidenceSpool(tmp_path)
+    rec = capture(spool, photo, "ep1", 1, 1.0)
+    line = json.loads((tmp_path / "manifest.jsonl").read_text().splitlines()[0])
+    assert line["version"] == EVIDENCE_VERSION == 1 and line["evidence_id"] == rec.evidence_id
+    assert json.loads((tmp_path / rec.evidence_id / "decision.json").read_text())["version"] == 1
+
+
+def test_a_manifest_from_before_versions_still_loads(tmp_path: Path, photo: np.ndarray) -> None:
+    capture(EvidenceSpool(tmp_path), photo, "ep1", 1, 1.0)
+    manifest = tmp_path / "manifest.jsonl"
+    old = json.loads(manifest.read_text())
+    del old["version"]  # what agents before the versioned manifest wrote
+    manifest.write_text(json.dumps(old) + "\n")
+    spool = EvidenceSpool(tmp_path)
+    assert [r.evidence_id for r in spool.records()] == ["ep1-f1"]
+    assert (tmp_path / "ep1-f1").is_dir()  # not swept as unlisted
+
+
+def test_a_manifest_of_an_unknown_version_is_refused_and_its_captures_kept(
+    tmp_path: Path, photo: np.ndarray
+) -> None:
+    capture(EvidenceSpool(tmp_path), photo, "ep1", 1, 1.0)
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text(manifest.read_text().replace('"version": 1', '"version": 2'))
+    with pytest.raises(
+        EvidenceError, match=r"manifest.jsonl: line 1: evidence manifest version 2 is not one"
+    ):
+        EvidenceSpool(tmp_path)
+    assert (tmp_path / "ep1-f1").is_dir()  # a newer agent's capture is not swept away
+
+
+def test_writes_leave_no_temporary_files(tmp_path: Path, photo: np.ndarray) -> None:
+    spool = EvidenceSpool(tmp_path, max_bytes=1 << 30, min_interval_s=0)
+    for i in range(3):
+        capture(spool, photo, f"ep{i}", i, float(i))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    assert len(read_manifest(tmp_path / "manifest.jsonl")) == 3

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from camdrift.agent.output.events import Cause, Event, GroupState, Metrics, Sequencer, State
-from camdrift.agent.output.sinks import ConsoleSink, JsonlSink, read_jsonl
+from camdrift.agent.output.sinks import Backlog, ConsoleSink, JsonlSink, read_jsonl
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[3] / "agent/schema/messages.schema.json").read_text())
 
@@ -87,3 +87,17 @@ def test_console_sink_can_show_only_some_kinds() -> None:
     sink = ConsoleSink(out, kinds=("drift.ended",))
     sink.send(drift_started())
     assert out.getvalue() == ""
+
+
+def test_local_sinks_hold_nothing_undelivered_and_stop_cleanly(tmp_path: Path) -> None:
+    jsonl = JsonlSink(tmp_path / "events.jsonl", Sequencer())
+    console = ConsoleSink(io.StringIO())
+    for sink in (jsonl, console):
+        sink.send(drift_started())
+        assert sink.backlog == Backlog(0, {}) and sink.healthy
+        sink.stop()
+        sink.close()  # what the daemon calls after stop
+    assert not jsonl.healthy  # stopped: the watchdog must not be fed by a closed file
+    with pytest.raises(RuntimeError, match="is stopped"):
+        jsonl.send(drift_started())
+    assert len(read_jsonl(tmp_path / "events.jsonl")) == 1

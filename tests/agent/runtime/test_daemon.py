@@ -21,8 +21,8 @@ import pytest
 from camdrift.agent.output.sinks import read_jsonl
 from camdrift.agent.reference.baseline import save_baseline
 from camdrift.agent.sim.line import HEALTHY, Drift, ProductionLine
-from camdrift.calibration.calibrate.build import build_baseline
-from camdrift.kernels import frame_stats
+from camdrift.calibration.calibrate.build import Budget, build_baseline
+from camdrift.kernels import KernelParams, frame_stats
 from tests.agent.drift_fixtures import small_baseline
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -115,7 +115,11 @@ def video_baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
         stats.append(frame_stats(frame))
     cap.release()
     baseline = build_baseline(
-        stats, camera_id="cam-test", source="calibration.avi", resolution=VIDEO_SIZE, fps=10.0, seed=1
+        stats,
+        camera_id="cam-test",
+        source="calibration.avi",
+        kernel=KernelParams(resolution=VIDEO_SIZE),
+        budget=Budget(fps=10.0, seed=1),
     )
     save_baseline(baseline, tmp / "baseline.npz")
     return tmp / "baseline.npz"

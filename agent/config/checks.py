@@ -1,0 +1,66 @@
+"""The value checks a config field carries in its metadata: each returns why a value is impossible, or None.
+
+A section field with a range or pattern is declared ``name: type = checked(in_range(0, 1), default)``; the
+loader (:mod:`camdrift.agent.config.loader`) runs the check on the converted value and names the key path.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import MISSING, field
+from typing import Any
+
+Check = Callable[[Any], str | None]  # returns why the value is impossible, or None
+
+
+def checked(check: Check, default: Any = MISSING) -> Any:
+    """A dataclass field with ``default`` whose values ``check`` refuses or accepts."""
+    return field(default=default, metadata={"check": check})
+
+
+def in_range(lo: float, hi: float, *, lo_open: bool = False) -> Check:
+    """``lo <= v <= hi`` (``lo < v`` with ``lo_open``), and not NaN."""
+    left = "(" if lo_open else "["
+
+    def check(v: float) -> str | None:
+        ok = (v > lo if lo_open else v >= lo) and v <= hi and not (isinstance(v, float) and math.isnan(v))
+        return None if ok else f"must be in {left}{lo:g}, {hi:g}], got {v!r}"
+
+    return check
+
+
+def pattern(regex: str, what: str) -> Check:
+    """The whole string matches ``regex``; ``what`` says what that means in the message."""
+    return lambda v: None if re.fullmatch(regex, v) else f"must be {what}, got {v!r}"
+
+
+def nonempty(v: str) -> str | None:
+    return None if v.strip() else "must not be empty"
+
+
+def source_uri(v: str, pixel_format: str = "bgr8") -> str | None:
+    """The source a URI names can be built (not opened): catches URI mistakes up front."""
+    from camdrift.agent.sources import open_source
+
+    try:
+        open_source(v, pixel_format=pixel_format)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def via_topics(validate_name: str) -> Check:
+    """A check that calls ``camdrift.agent.mqtt.topics.<validate_name>`` (the rules the MQTT topics enforce)."""
+
+    def check(v: str) -> str | None:
+        from camdrift.agent.mqtt import topics
+
+        try:
+            getattr(topics, validate_name)(v)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    return check

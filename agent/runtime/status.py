@@ -1,0 +1,127 @@
+"""How the agent is doing: the retained STATUS message, systemd's one-line STATUS, and health for the watchdog.
+
+:class:`StatusBoard` counts the frames the source delivered and when the last one came; the rest it reads from
+the running :class:`~camdrift.agent.runtime.assembly.Assembly` when asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+
+from camdrift.agent.config import Config
+from camdrift.agent.output.events import Status
+from camdrift.agent.output.sinks import Backlog, Sink
+from camdrift.agent.reference.baseline import Baseline
+from camdrift.agent.runtime.assembly import Assembly
+
+
+def agent_version() -> str:
+    try:
+        return version("camdrift")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def config_hash(config: Config) -> str:
+    """16 hex digits of the configuration's SHA-256: says which configuration runs (after reloads too)."""
+    return hashlib.sha256(json.dumps(asdict(config), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def baseline_age_s(baseline: Baseline, now: float) -> float | None:
+    """Seconds since the baseline was built (``now``: Unix s); None when its creation time does not parse."""
+    try:
+        return max(0.0, now - datetime.fromisoformat(baseline.created_at.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
+
+
+def total_backlog(sinks: Iterable[Sink]) -> Backlog:
+    """What all ``sinks`` hold undelivered: pending messages summed, drops summed per kind."""
+    pending, dropped = 0, Counter[str]()
+    for sink in sinks:
+        backlog = sink.backlog
+        pending += backlog.pending
+        dropped.update(backlog.dropped)
+    return Backlog(pending, dict(dropped))
+
+
+class Every:
+    """Due once every ``period`` s of a monotonic clock, the first time at once."""
+
+    def __init__(self, period: float) -> None:
+        self.period = period
+        self._next = -math.inf
+
+    def due(self, now: float) -> bool:
+        """True (and the next one scheduled ``period`` s from ``now``) once the period has passed."""
+        if now < self._next:
+            return False
+        self._next = now + self.period
+        return True
+
+
+class StatusBoard:
+    """Frames seen and the time of the last one; the status of the agent from them and the running parts.
+
+    started_at: Unix s. clock: monotonic seconds (for the stall timeout).
+    """
+
+    def __init__(self, *, started_at: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.started_at = started_at
+        self.frames_seen = 0
+        self._clock = clock
+        self._last_progress = clock()
+
+    def frame_arrived(self) -> None:
+        """The source delivered a frame (analysed or not)."""
+        self._last_progress = self._clock()
+        self.frames_seen += 1
+
+    def message(self, parts: Assembly, source_state: str, now: float) -> Status:
+        """The retained status message; ``now``: Unix s."""
+        p = parts.pipeline
+        f = p.last_frame
+        state = parts.sampler.state
+        budget_use = (
+            0.0 if state.cpu_fraction is None else state.cpu_fraction / parts.config.analysis.cpu_budget
+        )
+        backlog = total_backlog(parts.sinks)
+        return Status(
+            camera_id=p.camera_id,
+            frame_index=None if f is None else f.frame_index,
+            stream_time=None if f is None else f.stream_time,
+            agent_version=agent_version(),
+            config_hash=config_hash(parts.config),
+            started_at=self.started_at,
+            source_state=source_state,
+            baseline_id=p.baseline_id,
+            baseline_age_s=baseline_age_s(p.baseline, now),
+            analysis_fps=float(state.fps),
+            cpu_budget_use=float(budget_use),
+            frames_seen=self.frames_seen,
+            frames_analysed=p.counters.analysed,
+            frames_dropped=self.frames_seen - p.counters.analysed,
+            outbox_pending=backlog.pending,
+            outbox_dropped=dict(backlog.dropped),
+        )
+
+    def line(self, parts: Assembly) -> str:
+        """systemd's STATUS line: verdict, sampling, frames analysed of those seen."""
+        p = parts.pipeline
+        verdict = "drift" if p.drift_detected else "ok"
+        return f"{verdict}; {parts.sampler.describe()}; analysed {p.counters.analysed} of {self.frames_seen}"
+
+    def healthy(self, parts: Assembly) -> bool:
+        """Frames arrived within the source's stall timeout and every sink is healthy. A camera that stays away
+        therefore gets the agent restarted by systemd's watchdog, besides the source.lost event: the unit's
+        start limit is set so that this keeps retrying."""
+        fresh = self._clock() - self._last_progress < parts.config.source.stall_timeout
+        return fresh and all(s.healthy for s in parts.sinks)

@@ -1,0 +1,42 @@
+"""Stream time never goes back: a source that restarts its clock keeps being analysed on the same windows."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pytest
+
+from camdrift.agent.frames import Frame
+from camdrift.agent.runtime.continuity import StreamTimeline
+
+
+def frame(t: float) -> Frame:
+    return Frame(np.zeros((2, 2), np.uint8), 0, t, "gray8")
+
+
+def test_frames_moving_forward_are_left_alone():
+    line = StreamTimeline()
+    f = frame(1.0)
+    assert line.place(f, last=-math.inf, step=0.2) is f
+    assert line.place(frame(1.2), last=1.0, step=0.2).stream_time == 1.2
+    assert line.offset == 0.0
+
+
+def test_a_restarted_clock_continues_one_period_after_the_last_frame(caplog):
+    line = StreamTimeline()
+    with caplog.at_level(logging.INFO, logger="camdrift.agent"):
+        placed = line.place(frame(0.0), last=23.8, step=0.2)
+    assert placed.stream_time == pytest.approx(24.0)
+    assert "stream time went back from 23.800 s to 0.000 s" in caplog.text
+    # later frames of the restarted source keep the offset: spacing as the source gave it
+    assert line.place(frame(0.5), last=24.0, step=0.2).stream_time == pytest.approx(24.5)
+    assert line.offset == pytest.approx(24.0)
+
+
+def test_each_jump_back_adds_to_the_offset():
+    line = StreamTimeline()
+    line.place(frame(0.0), last=10.0, step=1.0)  # offset 11
+    assert line.place(frame(0.0), last=15.0, step=1.0).stream_time == pytest.approx(16.0)
+    assert line.offset == pytest.approx(16.0)

@@ -1,0 +1,51 @@
+"""The one ``camdrift`` command: every registered subcommand is listed and reachable."""
+
+from __future__ import annotations
+
+import argparse
+from importlib.metadata import entry_points
+
+import pytest
+
+from camdrift.agent import cli
+
+
+def registered() -> list[str]:
+    return sorted(ep.name for ep in entry_points(group="camdrift.commands"))
+
+
+def test_help_lists_every_registered_command():
+    text = cli.build_parser().format_help()
+    names = registered()
+    assert {"run", "evidence", "calibrate", "verify", "demo"} <= set(names)
+    for name in names:
+        assert f"    {name} " in text or f"    {name}\n" in text, f"{name} missing from camdrift --help"
+
+
+def test_every_command_parses_its_help(capsys):
+    for name in registered():
+        with pytest.raises(SystemExit) as info:
+            cli.main([name, "--help"])
+        assert info.value.code == 0, name
+        assert f"usage: camdrift {name}" in capsys.readouterr().out
+
+
+def test_no_command_prints_help_and_exits_2(capsys):
+    assert cli.main([]) == 2
+    assert "usage: camdrift" in capsys.readouterr().out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out.startswith("camdrift ")
+
+
+def test_ctrl_c_exits_130(monkeypatch):
+    def interrupted(args: argparse.Namespace) -> int:
+        raise KeyboardInterrupt
+
+    parser = argparse.ArgumentParser(prog="camdrift")
+    parser.add_subparsers().add_parser("wait").set_defaults(func=interrupted)
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    assert cli.main(["wait"]) == 130
