@@ -6,17 +6,41 @@ import argparse
 import json
 import sys
 from importlib.metadata import entry_points
+from typing import Any, Protocol
 
 from camdrift.agent.bench import frame_kernels
 
-# Further sections (agent load, detection, ...) register under this entry-point group as an object with
-# ``name``, ``flag``, ``help``, ``run(args)`` returning a record with ``as_dict()`` and ``format()`` (printed unless
-# --json), and optionally ``add_arguments(parser)`` for options of its own. Sections that need
-# calibration live in calibration/, so the agent never imports it.
+# Further sections (agent load, detection, ...) register under this entry-point group as a BenchSection object.
+# Sections that need calibration live in calibration/, so the agent never imports it.
 SECTION_GROUP = "camdrift.bench_sections"
 
 
-def _sections() -> list:
+class BenchResult(Protocol):
+    """What a section measured: one JSON object (``--json``) or a printed table."""
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+    def format(self) -> str: ...
+
+
+class BenchSection(Protocol):
+    """One optional section of ``camdrift bench``, run when its ``flag`` is given.
+
+    ``name`` is its key in the ``--json`` document; ``help`` the flag's help text. A section without options
+    of its own inherits the no-op :meth:`add_arguments` by subclassing this protocol.
+    """
+
+    name: str
+    flag: str
+    help: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Add the section's own options (e.g. ``--detection``'s ``--peers``); none by default."""
+
+    def run(self, args: argparse.Namespace) -> BenchResult: ...
+
+
+def _sections() -> list[BenchSection]:
     return [ep.load() for ep in sorted(entry_points(group=SECTION_GROUP), key=lambda e: e.name)]
 
 
@@ -51,8 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-kernels", action="store_true", help="skip the frame-kernel section")
     for section in _sections():
         p.add_argument(section.flag, dest=f"section_{section.name}", action="store_true", help=section.help)
-        if hasattr(section, "add_arguments"):  # a section's own options, e.g. --detection's --peers
-            section.add_arguments(p)
+        section.add_arguments(p)
     p.set_defaults(func=run)
 
 

@@ -34,9 +34,13 @@ def build_ssl_context(settings: MqttSettings) -> ssl.SSLContext:
             ctx.load_verify_locations(cafile=str(settings.tls_ca))
         else:
             ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
-    except (OSError, ssl.SSLError) as exc:
-        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+    except ssl.SSLError as exc:  # not a certificate (OpenSSL says why)
+        reason = exc.strerror or exc.reason or exc
         raise MqttConfigError(f"TLS CA file {settings.tls_ca}: cannot load it: {reason}") from None
+    except OSError as exc:  # missing, unreadable
+        raise MqttConfigError(
+            f"TLS CA file {settings.tls_ca}: cannot load it: {exc.strerror or exc}"
+        ) from None
     if settings.tls_cert is not None:
         cert = Path(settings.tls_cert)
         key = Path(settings.tls_key) if settings.tls_key is not None else cert

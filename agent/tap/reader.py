@@ -71,7 +71,8 @@ class TapReader:
     poll: seconds between looks at the segment while waiting for a frame.
     request_interval: least wall-clock seconds between two frame requests (0: ask again as soon as a frame is
         taken). Each request makes the app copy one frame, so the agent sets this to ``1 / sampler.fps``
-        (mutable attribute) rather than asking for frames its sampler would drop. Flagged frames ignore it.
+        (:meth:`set_request_interval`) rather than asking for frames its sampler would drop. Flagged frames
+        ignore it.
 
     Counters beyond ``counters``: ``torn_reads`` (copies discarded because the producer wrote meanwhile),
     ``flags_read``, ``flags_overwritten`` (flags replaced by a newer one before the reader took them),
@@ -97,9 +98,7 @@ class TapReader:
         self.pixel_format = pixel_format
         self.check_pid = check_pid
         self.poll = float(poll)
-        if not request_interval >= 0:
-            raise ValueError(f"request_interval must be >= 0 s, got {request_interval!r}")
-        self.request_interval = float(request_interval)
+        self.set_request_interval(request_interval)
         self._last_request_at = -math.inf
         self.counters = SourceCounters()
         self.torn_reads = 0
@@ -114,6 +113,12 @@ class TapReader:
 
     def describe(self) -> str:
         return f"shm:{self.name} ({self.path})"
+
+    def set_request_interval(self, seconds: float) -> None:
+        """Ask for a frame at most every ``seconds`` (wall clock, >= 0); the agent sets ``1 / sampler.fps``."""
+        if not seconds >= 0:
+            raise ValueError(f"request_interval must be >= 0 s, got {seconds!r}")
+        self.request_interval = float(seconds)
 
     @property
     def generation(self) -> int:

@@ -1,4 +1,4 @@
-"""A stand-in for the inference app, run as a separate process by test_tap.py.
+"""A stand-in for the inference app, run as a separate process by the tap tests (tests/agent/tap/).
 
 Offers frame k (k = 0, 1, ...) whose pixels are ``pattern(k, shape)`` with ``ts = k / 100`` and activations
 ``[k, k+1, k+2]``; with ``--flag-every N`` it also flags every N-th frame with reason ``"k=<k>"``. Prints

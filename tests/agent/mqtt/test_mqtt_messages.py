@@ -1,4 +1,4 @@
-"""Messages, envelope, schema and topics, without a broker."""
+"""Messages, envelope and schema, without a broker (topic names: test_topics.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import re
 
 import pytest
 
-from camdrift.agent.mqtt.topics import parse_topic, subscription, topic, validate_camera_id, validate_prefix
 from camdrift.agent.output.events import (
     EVENT_KINDS,
     Envelope,
@@ -192,30 +191,3 @@ def test_encode_refuses_a_mismatched_envelope() -> None:
         encode(_messages()[0], Envelope("camdrift.status/1", "0" * 32, "0" * 32, 1, 0.0))
     with pytest.raises(TypeError, match="not a camdrift message"):
         encode({"kind": "x"}, Envelope("camdrift.event/1", "0" * 32, "0" * 32, 1, 0.0))  # type: ignore[arg-type]
-
-
-def test_topics() -> None:
-    assert topic("camdrift/plant-1", "cam-1", "events") == "camdrift/plant-1/cam-1/events"
-    assert subscription("camdrift/+") == "camdrift/+/+/+"
-    assert parse_topic("camdrift/+", "camdrift/p1/cam-1/state") == ("camdrift/p1", "cam-1", "state")
-    assert parse_topic("camdrift/p1", "camdrift/p2/cam-1/state") is None
-    assert parse_topic("camdrift/p1", "camdrift/p1/cam-1/other") is None
-    for bad, match in (
-        ("", "empty"),
-        ("a/", "empty level"),
-        ("/a", "empty level"),
-        ("a//b", "empty level"),
-        ("a/#", "wildcard"),
-        ("a/b+", "wildcard"),
-        ("$SYS/x", r"\$"),
-        ("a\x00", "NUL"),
-    ):
-        with pytest.raises(ValueError, match=match):
-            validate_prefix(bad)
-    with pytest.raises(ValueError, match="wildcard"):
-        validate_prefix("a/#", allow_wildcards=True)
-    for bad in ("", "a/b", "+", "#", "-x", "x" * 65, "caméra"):
-        with pytest.raises(ValueError, match="camera id"):
-            validate_camera_id(bad)
-    with pytest.raises(ValueError, match="topic kind"):
-        topic("p", "c", "event")

@@ -6,12 +6,9 @@ import shutil
 import time
 from pathlib import Path
 
-import pytest
-
 from camdrift.agent.mqtt.outbox import Outbox
-from camdrift.agent.mqtt.settings import MqttConfigError, MqttSettings, read_secret
+from camdrift.agent.mqtt.settings import MqttSettings
 from camdrift.agent.mqtt.sink import MqttSink
-from camdrift.agent.mqtt.tls import build_ssl_context
 from camdrift.agent.output.events import Event, Sequencer
 from tests.agent.mqtt.broker import Mosquitto, Pki
 from tests.agent.mqtt.collector import Collector
@@ -110,48 +107,6 @@ def test_tls_with_verified_hostname_and_an_encrypted_client_key(
         sub.close()
     finally:
         broker.kill()
-
-
-def test_tls_context_verifies_and_never_prompts_for_a_key_password(pki: Pki, tmp_path: Path) -> None:
-    ctx = build_ssl_context(MqttSettings(host="127.0.0.1", tls_ca=pki.ca))
-    assert ctx.check_hostname and ctx.verify_mode.name == "CERT_REQUIRED"
-    # Encrypted key, no password file: a clear error (OpenSSL would otherwise prompt on the terminal).
-    with pytest.raises(MqttConfigError, match="encrypted.*tls_key_password_file"):
-        build_ssl_context(
-            MqttSettings(host="h", tls_ca=pki.ca, tls_cert=pki.client_cert, tls_key=pki.client_key_encrypted)
-        )
-    wrong = tmp_path / "wrong"
-    wrong.write_text("nope")
-    with pytest.raises(MqttConfigError, match="wrong key password"):
-        build_ssl_context(
-            MqttSettings(
-                host="h",
-                tls_ca=pki.ca,
-                tls_cert=pki.client_cert,
-                tls_key=pki.client_key_encrypted,
-                tls_key_password_file=wrong,
-            )
-        )
-    with pytest.raises(MqttConfigError, match=r"CA file .*missing\.crt"):
-        build_ssl_context(MqttSettings(host="h", tls_ca=tmp_path / "missing.crt"))
-
-
-def test_secrets_come_from_files_or_systemd_credentials(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "mqtt").write_text("from-credential\n")
-    (tmp_path / "file").write_text("from-file\r\n")
-    assert read_secret(tmp_path / "file", None, "mqtt password") == "from-file"
-    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
-    assert read_secret(None, "mqtt", "mqtt password") == "from-credential"
-    assert read_secret(None, None, "mqtt password") is None
-    with pytest.raises(MqttConfigError, match=r"mqtt password: cannot read .*absent"):
-        read_secret(tmp_path / "absent", None, "mqtt password")
-    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
-    with pytest.raises(MqttConfigError, match="CREDENTIALS_DIRECTORY"):
-        read_secret(None, "mqtt", "mqtt password")
-    settings = MqttSettings(host="h", username="u", password_file=tmp_path / "file")
-    assert "from-file" not in repr(settings)
 
 
 def test_unreadable_ca_file_is_retried_until_it_appears(tmp_path: Path, pki: Pki) -> None:

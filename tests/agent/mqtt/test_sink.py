@@ -1,4 +1,4 @@
-"""MqttSink in-process: callback faults are caught and visible to the watchdog; settings are checked."""
+"""MqttSink in-process: callback faults are caught and visible to the watchdog; misuse is refused."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from camdrift.agent.mqtt.outbox import Outbox, OutboxRow
-from camdrift.agent.mqtt.settings import MqttSettings, parse_broker
+from camdrift.agent.mqtt.outbox import Outbox
+from camdrift.agent.mqtt.settings import MqttSettings
 from camdrift.agent.mqtt.sink import MqttSink
-from camdrift.agent.mqtt.window import InflightWindow
 from camdrift.agent.output.events import Event, Sequencer
 from tests.agent.mqtt.broker import Mosquitto, free_port
 from tests.agent.mqtt.collector import Collector
@@ -37,7 +36,7 @@ def test_exception_in_a_callback_is_caught_flagged_and_the_sink_recovers(
         host="127.0.0.1", port=broker.port, prefix="camdrift/t", reconnect_min_s=0.1, reconnect_max_s=0.2
     )
     sink = MqttSink(settings, "cam-9", box, Sequencer())
-    original = sink._on_publish
+    original = sink._connection._on_publish
     calls = []
 
     def flaky(*args):
@@ -46,7 +45,8 @@ def test_exception_in_a_callback_is_caught_flagged_and_the_sink_recovers(
             raise RuntimeError("bug in a callback")
         original(*args)
 
-    sink._on_publish = flaky  # type: ignore[method-assign]  # instance attribute: picked up by the client
+    # An instance attribute of the sink's connection: picked up when the thread builds the paho client.
+    sink._connection._on_publish = flaky  # type: ignore[method-assign]
     with caplog.at_level(logging.ERROR, logger="camdrift.agent.mqtt"):
         sink.start()
         _until(lambda: sink.connected)
@@ -78,67 +78,3 @@ def test_send_rejects_another_cameras_message_and_start_twice(tmp_path: Path) ->
         sink.start()
     sink.stop()
     box.close()
-
-
-def test_parse_broker() -> None:
-    assert parse_broker("mqtt.plant.local") == ("mqtt.plant.local", None)
-    assert parse_broker("10.0.0.5:8883") == ("10.0.0.5", 8883)
-    assert parse_broker("[fd00::1]:1884") == ("fd00::1", 1884)
-    for bad in ("", "host:", "host:99999", "a b", "host:port"):
-        with pytest.raises(ValueError, match="--mqtt"):
-            parse_broker(bad)
-
-
-@pytest.mark.parametrize(
-    ("changes", "match"),
-    [
-        ({"host": ""}, "host"),
-        ({"port": 0}, "port"),
-        ({"prefix": "a/+/b"}, "wildcard"),
-        ({"prefix": "a//b"}, "empty level"),
-        ({"protocol": "4"}, "protocol"),
-        ({"password_file": Path("p")}, "needs a username"),
-        ({"tls_key": Path("k")}, "tls_cert"),
-        ({"reconnect_min_s": 5.0, "reconnect_max_s": 1.0}, "reconnect"),
-        ({"inflight": 0}, "inflight"),
-    ],
-)
-def test_settings_reject_bad_values_naming_them(changes: dict, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        MqttSettings(**({"host": "h"} | changes))
-
-
-def test_settings_ports_default_by_tls() -> None:
-    assert MqttSettings(host="h").broker_port == 1883
-    assert MqttSettings(host="h", tls=True).broker_port == 8883
-    assert MqttSettings(host="fd00::1", port=1).address == "[fd00::1]:1"
-
-
-def _row(i: int, qos: int = 1) -> OutboxRow:
-    return OutboxRow(i, "t", b"", qos, False, "events" if qos else "metrics", 2 if qos else 0, 0.0, None)
-
-
-def test_inflight_window_keeps_order_bounds_and_survives_reconnects() -> None:
-    w = InflightWindow(size=3)
-    rows = [_row(1), _row(2, qos=0), _row(3), _row(4), _row(5)]
-    got = []
-    for mid, row in enumerate(w.candidates(rows), start=100):
-        if row.id == 3:
-            w.passed(row)  # e.g. expired: moves the cursor, takes no room
-            continue
-        w.sent(mid, row)
-        got.append(row.id)
-    assert got == [1, 2, 4] and w.room == 0 and w.cursor == 4
-    assert w.acked(999) is None  # not an outbox row
-    w.connection_lost()  # the QoS 0 row is gone with the socket, the QoS 1 rows stay with paho
-    assert len(w) == 2 and w.cursor == 0
-    resent = []
-    for mid, row in enumerate(w.candidates([r for r in rows if r.id != 3]), start=200):  # 3 was discarded
-        w.sent(mid, row)
-        resent.append(row.id)
-    assert resent == [2] and w.room == 0  # 2 is resent by us; 1 and 4 are paho's to resend
-    assert w.acked(100) == 1 and w.room == 1
-    w.clear()
-    assert len(w) == 0 and [r.id for r in w.candidates(rows[:3])] == [1, 2, 3]
-    with pytest.raises(ValueError, match="window size"):
-        InflightWindow(0)

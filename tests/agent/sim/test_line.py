@@ -5,7 +5,6 @@ from __future__ import annotations
 import doctest
 import subprocess
 import sys
-from importlib.resources import files
 
 import cv2
 import numpy as np
@@ -18,8 +17,6 @@ from camdrift.agent.sim.line import (
     ProductionLine,
     gamma_lut,
     lamp_decay_gain,
-    load_photo,
-    match_histograms,
     smudge_mask,
 )
 
@@ -195,34 +192,6 @@ def test_lamp_decay_gain_is_linear_over_seven_days() -> None:
     assert lamp_decay_gain(week) == pytest.approx(0.8)
     assert lamp_decay_gain(3 * week) == pytest.approx(0.8)
     assert lamp_decay_gain(100.0 + week, onset_s=100.0, loss=0.5) == pytest.approx(0.5)
-
-
-def test_match_histograms_reproduces_the_reference_distribution() -> None:
-    rng = np.random.default_rng(0)
-    ref = load_photo("cup.jpg").astype(np.float32)
-    src = load_photo("cat.jpg").astype(np.float32)
-    out = match_histograms(src, ref, np.ones(ref.shape[:2]))
-    for c in range(3):  # equal weights: exactly the reference values, in the source's rank order
-        np.testing.assert_allclose(np.sort(out[..., c].ravel()), np.sort(ref[..., c].ravel()), atol=1e-3)
-    w = rng.uniform(0.0, 1.0, ref.shape[:2])
-    weighted = match_histograms(src, ref, w)
-    np.testing.assert_allclose(
-        np.average(weighted, axis=(0, 1), weights=w), np.average(ref, (0, 1), w), rtol=0.01
-    )
-
-
-def test_packaged_photos_are_small_documented_crops_of_the_skimage_photos() -> None:
-    skimage_data = pytest.importorskip("skimage.data")
-    folder = files("camdrift.agent.sim").joinpath("data")
-    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".jpg"))
-    assert names == ["belt.jpg", "cat.jpg", "cup.jpg", "helmet.jpg", "rail.jpg"]
-    assert sum(len(folder.joinpath(n).read_bytes()) for n in names) < 400_000
-    readme = folder.joinpath("README.md").read_text()
-    assert all(f"`{n}`" in readme for n in names)
-    # The cup is the coffee photograph, cropped and resized (decoded JPEG within a few DN of it).
-    coffee = cv2.cvtColor(skimage_data.coffee(), cv2.COLOR_RGB2BGR)[60:390, 65:490]
-    expected = cv2.resize(coffee, (256, 199), interpolation=cv2.INTER_AREA).astype(np.float64)
-    assert np.abs(load_photo("cup.jpg") - expected).mean() < 4.0
 
 
 def test_rendering_does_not_need_skimage() -> None:
