@@ -1,13 +1,15 @@
 """camdrift.calibration.agreement: how far annotators agree on labels, and where they do not.
 
 ``load_labels`` reads CSV / JSON lines / COCO into a ``LabelSet``; ``analyse`` turns it into an
-``AgreementReport`` (``to_json`` / ``summary_text``). The statistics themselves live in ``kappa`` (nominal
-labels), ``boxes`` (detections) and ``timeline`` (agreement over time); ``command`` is the CLI.
+``AgreementReport`` (``to_json`` in report.py, ``summary_text`` in summary.py). The statistics themselves live
+in ``kappa`` (nominal labels), ``boxes`` (detections) and ``timeline`` (agreement over time); ``command`` is the
+CLI.
 """
 
 from camdrift.calibration.agreement.analysis import analyse
 from camdrift.calibration.agreement.labels import Annotation, Box, LabelError, LabelSet, load_labels
-from camdrift.calibration.agreement.report import AgreementReport, summary_text, to_json
+from camdrift.calibration.agreement.report import AgreementReport, to_json
+from camdrift.calibration.agreement.summary import summary_text
 
 __all__ = [
     "AgreementReport",

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from camdrift.calibration.agreement.analysis import analyse
 from camdrift.calibration.agreement.labels import FORMATS, LabelError, load_labels
-from camdrift.calibration.agreement.report import summary_text, to_json
+from camdrift.calibration.agreement.report import to_json
+from camdrift.calibration.agreement.summary import summary_text
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2

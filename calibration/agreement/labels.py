@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from camdrift.calibration.agreement.coco import read_coco
 from camdrift.calibration.agreement.flat import read_csv, read_jsonl
@@ -44,6 +45,78 @@ def _expand(paths: Sequence[str | Path], fmt: str | None) -> list[tuple[Path, st
     return out
 
 
+class _Read(NamedTuple):
+    """What the files hold before the cross-file checks: labels, boxes, the (item, annotator) pairs COCO files
+    list, the COCO annotator names in file order (empty for flat files) and the kind of labels."""
+
+    rows: list[Annotation]
+    boxes: list[Box]
+    labelled: list[tuple[str, str]]
+    names: list[str]
+    kind: str
+
+
+def _read_coco_files(files: list[tuple[Path, str]], annotator_names: Sequence[str] | None) -> _Read:
+    """One COCO file per annotator, named by ``annotator_names`` (default: each file's stem)."""
+    names = [p.stem for p, _ in files] if annotator_names is None else list(annotator_names)
+    if len(names) != len(files):
+        raise LabelError(f"{len(names)} annotator names for {len(files)} COCO files")
+    if len(set(names)) != len(names):
+        raise LabelError(f"annotator names repeat: {names} (rename the files or pass --annotator-names)")
+    rows: list[Annotation] = []
+    boxes: list[Box] = []
+    labelled: list[tuple[str, str]] = []
+    kind_source: dict[str, Path] = {}  # kind -> first file holding it, to name both files in a clash
+    for (p, _), name in zip(files, names, strict=True):
+        kind, items, labels, bxs = read_coco(p, name)
+        if labels or bxs:  # a file without annotations fits either kind
+            kind_source.setdefault(kind, p)
+        rows += labels
+        boxes += bxs
+        labelled += [(item, name) for item in items]
+    if len(kind_source) > 1:
+        raise LabelError(
+            f"{kind_source['classification']} holds classification labels "
+            f"but {kind_source['detection']} holds detections"
+        )
+    kind = "detection" if "detection" in kind_source else "classification"
+    return _Read(rows, boxes, labelled, names, kind)
+
+
+def _read_flat_files(files: list[tuple[Path, str]], fmt: str) -> _Read:
+    reader = read_csv if fmt == "csv" else read_jsonl
+    rows: list[Annotation] = []
+    for p, _ in files:
+        rows += reader(p)
+    return _Read(rows, [], [], [], "classification")
+
+
+def _check_annotators(read: _Read, files: list[tuple[Path, str]], annotators: Iterable[str]) -> None:
+    """Every COCO file's annotator and every label's annotator is one of ``annotators``."""
+    allowed = set(annotators)
+    for name, (p, _) in zip(read.names, files, strict=False):  # names is empty for flat files
+        if name not in allowed:
+            raise LabelError(f"unknown annotator {name!r} (expected one of {sorted(allowed)})", p)
+    for r in (*read.rows, *read.boxes):
+        if r.annotator not in allowed:
+            raise LabelError(
+                f"unknown annotator {r.annotator!r} (expected one of {sorted(allowed)})", r.source
+            )
+
+
+def _labelled_once(rows: list[Annotation]) -> list[tuple[str, str]]:
+    """The (item, annotator) pairs of ``rows`` in order; a pair labelled twice is an error naming both rows."""
+    seen: dict[tuple[str, str], str] = {}
+    for r in rows:
+        key = (r.item, r.annotator)
+        if key in seen:
+            raise LabelError(
+                f"annotator {r.annotator!r} labelled item {r.item!r} twice (first at {seen[key]})", r.source
+            )
+        seen[key] = r.source
+    return list(seen)
+
+
 def load_labels(
     paths: Sequence[str | Path],
     fmt: str | None = None,
@@ -65,59 +138,17 @@ def load_labels(
     fmt = files[0][1]
     if annotator_names is not None and fmt != "coco":
         raise LabelError("annotator names are only for COCO input (flat files carry an annotator column)")
-    rows: list[Annotation] = []
-    boxes: list[Box] = []
-    labelled: list[tuple[str, str]] = []
-    names: list[str] = []
-    kind_source: dict[str, Path] = {}  # kind -> first file holding it, to name both files in a clash
-    if fmt == "coco":
-        names = [p.stem for p, _ in files] if annotator_names is None else list(annotator_names)
-        if len(names) != len(files):
-            raise LabelError(f"{len(names)} annotator names for {len(files)} COCO files")
-        if len(set(names)) != len(names):
-            raise LabelError(f"annotator names repeat: {names} (rename the files or pass --annotator-names)")
-        for (p, _), name in zip(files, names, strict=True):
-            kind, items, labels, bxs = read_coco(p, name)
-            if labels or bxs:  # a file without annotations fits either kind
-                kind_source.setdefault(kind, p)
-            rows += labels
-            boxes += bxs
-            labelled += [(item, name) for item in items]
-        if len(kind_source) > 1:
-            raise LabelError(
-                f"{kind_source['classification']} holds classification labels "
-                f"but {kind_source['detection']} holds detections"
-            )
-    else:
-        reader = read_csv if fmt == "csv" else read_jsonl
-        for p, _ in files:
-            rows += reader(p)
-    kind = "detection" if "detection" in kind_source else "classification"
+    read = _read_coco_files(files, annotator_names) if fmt == "coco" else _read_flat_files(files, fmt)
+    rows, boxes, kind = read.rows, read.boxes, read.kind
     if not rows and not boxes:
         raise LabelError("no labels found", ", ".join(str(p) for p, _ in files))
     if annotators is not None:
-        allowed = set(annotators)
-        for name, (p, _) in zip(names, files, strict=False):  # names is empty for flat files
-            if name not in allowed:
-                raise LabelError(f"unknown annotator {name!r} (expected one of {sorted(allowed)})", p)
-        for r in (*rows, *boxes):
-            if r.annotator not in allowed:
-                raise LabelError(
-                    f"unknown annotator {r.annotator!r} (expected one of {sorted(allowed)})", r.source
-                )
-    seen: dict[tuple[str, str], str] = {}
-    for r in rows:
-        key = (r.item, r.annotator)
-        if key in seen:
-            raise LabelError(
-                f"annotator {r.annotator!r} labelled item {r.item!r} twice (first at {seen[key]})", r.source
-            )
-        seen[key] = r.source
-    if kind == "classification":
-        labelled = list(seen)
+        _check_annotators(read, files, annotators)
+    once = _labelled_once(rows)
+    labelled = once if kind == "classification" else read.labelled
     # COCO keeps the files' order (an annotator with an empty detection file still labelled "no boxes").
     ann_order = (
-        dict.fromkeys([*names, *(a for _, a in labelled)])
+        dict.fromkeys([*read.names, *(a for _, a in labelled)])
         if kind == "detection"
         else dict.fromkeys(a for _, a in labelled)
     )

@@ -18,8 +18,8 @@ from camdrift.agent.drift.decision import Cause
 from camdrift.agent.drift.explain import explain
 from camdrift.agent.drift.statistics import WindowStats, phase_shift, px_per_cell
 from camdrift.agent.reference.baseline import Baseline, ReferenceFrames, save_baseline
-from camdrift.calibration.calibrate.build import build_from_frames
-from camdrift.calibration.calibrate.command import keep_frames, threshold_table
+from camdrift.calibration.calibrate.build import Budget, build_from_frames, keep_frames
+from camdrift.calibration.calibrate.summary import threshold_table
 from camdrift.calibration.options import (
     EXIT_FAIL,
     EXIT_OK,
@@ -257,24 +257,19 @@ def merge(
         frames,
         camera_id=camera_id or first.camera_id,
         source="merge of " + "; ".join(f"{b.source} ({b.frame_count} frames)" for b in baselines),
-        pixel_format=first.pixel_format,
-        resolution=tuple(first.resolution),
-        roi=first.roi,
-        stride=first.stride,
-        grid=first.grid,
-        thumb_size=tuple(first.thumb_size),
-        under_threshold=first.under_threshold,
-        over_threshold=first.over_threshold,
+        kernel=first.kernel,
         n_bins=max(b.n_bins for b in baselines),
-        alpha=first.alpha,
-        window=th.window,
-        fps=th.fps,
-        budget_days=th.run_length / 86400.0 / th.fps,
-        warn_budget_days=warn_budget_days,
-        n_replicates=n_replicates or max(th.n_replicates, 200),
-        seed=th.seed if seed is None else seed,
-        cusum_k=th.cusum_k,
-        bucket_seconds=th.bucket_seconds,
+        budget=Budget(
+            window=th.window,
+            fps=th.fps,
+            budget_days=th.run_length / 86400.0 / th.fps,
+            warn_budget_days=warn_budget_days,
+            n_replicates=n_replicates or max(th.n_replicates, 200),
+            seed=th.seed if seed is None else seed,
+            alpha=first.alpha,
+            cusum_k=th.cusum_k,
+            bucket_seconds=th.bucket_seconds,
+        ),
     )
     return dataclasses.replace(merged, reference_frames=keep_frames(frames))
 

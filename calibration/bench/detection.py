@@ -32,6 +32,7 @@ from camdrift.calibration.bench.scenario_suite import (
     run_stream,
     stream_fps,
 )
+from camdrift.calibration.bench.section import SectionEntry
 
 LABELS = {
     "camdrift": "camdrift",
@@ -205,30 +206,29 @@ def format_table(bench: DetectionBench) -> str:
     return "\n".join(lines)
 
 
-class _Section:
-    name = "detection"
-    flag = "--detection"
-    help = (
-        "scenario suite: detection delay, false alarms and top cause, camdrift vs PSI / Page-Hinkley (~40 s)"
+def _options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--peers",
+        action="store_true",
+        help="with --detection: also run alibi-detect's CVMDriftOnline from .venv-peers (scripts/peers-venv)",
+    )
+    p.add_argument(
+        "--detection-quick",
+        action="store_true",
+        help="with --detection: short streams and a small reference (a smoke test, not the figures)",
     )
 
-    @staticmethod
-    def add_arguments(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--peers",
-            action="store_true",
-            help="with --detection: also run alibi-detect's CVMDriftOnline from .venv-peers (scripts/peers-venv)",
-        )
-        p.add_argument(
-            "--detection-quick",
-            action="store_true",
-            help="with --detection: short streams and a small reference (a smoke test, not the figures)",
-        )
 
-    @staticmethod
-    def run(args: argparse.Namespace) -> DetectionBench:
-        settings = QUICK if getattr(args, "detection_quick", False) else DEFAULT
-        return run_suite(settings, peers=getattr(args, "peers", False))
+def _run(args: argparse.Namespace) -> DetectionBench:
+    settings = QUICK if getattr(args, "detection_quick", False) else DEFAULT
+    return run_suite(settings, peers=getattr(args, "peers", False))
 
 
-SECTION = _Section()
+SECTION = SectionEntry(
+    name="detection",
+    flag="--detection",
+    help="scenario suite: detection delay, false alarms and top cause, camdrift vs PSI / Page-Hinkley "
+    "(~40 s)",
+    measure=_run,
+    options=_options,
+)

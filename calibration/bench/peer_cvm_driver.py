@@ -26,7 +26,7 @@ import numpy as np
 
 def main(argv: list[str]) -> int:
     if len(argv) != 6:
-        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        print("\n\n".join(__doc__.split("\n\n")[1:3]), file=sys.stderr)  # the usage paragraph and its line
         return 2
     src, dst, ert, windows, n_boot = argv[1], argv[2], float(argv[3]), argv[4], int(argv[5])
     window_sizes = [int(w) for w in windows.split(",")]

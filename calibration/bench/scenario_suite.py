@@ -2,15 +2,16 @@
 
 Each stream (the healthy line at 320x240, the named sudden changes, the 7-day lamp decay) is rendered and its
 :func:`~camdrift.kernels.frame_stats` computed ONCE; every in-process detector (camdrift's
-:class:`~camdrift.agent.engine.DriftEngine`, :class:`~camdrift.calibration.peers.FolklorePsi`,
-:class:`~camdrift.calibration.peers.PageHinkley` on mean brightness) is fed the same stats in the same pass, and
-the six per-frame scalars of :data:`PEER_SCALARS` are kept for the out-of-process alibi-detect peer. Runs are
-cached in memory per process, so the bench and the tests pay for a stream once.
+:class:`~camdrift.agent.drift.engine.DriftEngine`, :class:`~camdrift.calibration.bench.peers.FolklorePsi`,
+:class:`~camdrift.calibration.bench.peers.PageHinkley` on mean brightness) is fed the same stats in the same
+pass, and the six per-frame scalars of :data:`PEER_SCALARS` are kept for the out-of-process alibi-detect peer.
+Runs are cached in memory per process, so the bench and the tests pay for a stream once.
 
 Every detector is calibrated on the same reference: its own seeded healthy stream (``REF_SEED``, 3000 frames by
 default), distinct from the test streams (``TEST_SEED``). A change's delay counts analysed frames from the first
 affected frame (the first frame that differs from the healthy render of the same seed) to the first alarm at or
-after it; alarms before it are counted apart (``early_alarms``). Shared with ``tests/scenarios``.
+after it; alarms before it are counted apart (``early_alarms``). Shared with ``tests/scenarios`` and
+``tests/calibration/bench``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from camdrift.agent.reference.baseline import Baseline
 from camdrift.agent.sim.line import ProductionLine
 from camdrift.agent.sim.scenarios import SCENARIOS, scenario_stream
 from camdrift.calibration.bench.peers import FolklorePsi, PageHinkley
-from camdrift.calibration.calibrate.build import build_baseline
-from camdrift.kernels import FrameStats, frame_stats
+from camdrift.calibration.calibrate.build import Budget, build_baseline
+from camdrift.kernels import FrameStats, KernelParams, frame_stats
 
 SIZE = (320, 240)  # (width, height) px
 REF_SEED, TEST_SEED = 101, 202
@@ -70,7 +71,7 @@ QUICK = SuiteSettings(
 )
 
 
-class Reference(NamedTuple):
+class SuiteReference(NamedTuple):
     """baseline: camdrift's; luma_hist: (256,) int64 luma counts summed over the reference frames (the folklore
     PSI's reference); scalars: (R, 6) float64 per-frame :data:`PEER_SCALARS`."""
 
@@ -106,28 +107,25 @@ def scenario_stats(name: str, n: int, seed: int, fps: float | None = None) -> li
     return [frame_stats(f.image) for f in scenario_stream(name, n, seed=seed, size=SIZE, fps=fps)]
 
 
-def reference(fps: float, n_frames: int = 3000, n_replicates: int = 2000) -> Reference:
+def reference(fps: float, n_frames: int = 3000, n_replicates: int = 2000) -> SuiteReference:
     """The reference every detector is calibrated on: the healthy stream of seed ``REF_SEED`` at ``fps``,
     built once per process for each (fps, n_frames, n_replicates)."""
     return _reference(float(fps), int(n_frames), int(n_replicates))
 
 
 @lru_cache(maxsize=4)
-def _reference(fps: float, n_frames: int, n_replicates: int) -> Reference:
+def _reference(fps: float, n_frames: int, n_replicates: int) -> SuiteReference:
     stats = scenario_stats("stationary", n_frames, REF_SEED, fps)
     baseline = build_baseline(
         stats,
         camera_id="line-3",
         source=f"stationary scenario, seed {REF_SEED}, {n_frames} frames at {fps:g} fps",
-        resolution=SIZE,
-        window=WINDOW,
-        fps=fps,
-        seed=0,
-        n_replicates=n_replicates,
+        kernel=KernelParams(resolution=SIZE),
+        budget=Budget(window=WINDOW, fps=fps, seed=0, n_replicates=n_replicates),
         created_at="2026-01-01T00:00:00+00:00",
     )
     luma = np.sum([s.luma_hist for s in stats], axis=0, dtype=np.int64)
-    return Reference(baseline, luma, np.stack([peer_scalars(s) for s in stats]))
+    return SuiteReference(baseline, luma, np.stack([peer_scalars(s) for s in stats]))
 
 
 def first_affected(name: str, seed: int = TEST_SEED, fps: float | None = None, limit: int = 10_000) -> int:

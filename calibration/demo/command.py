@@ -21,15 +21,15 @@ from camdrift.agent.config import parse_config
 from camdrift.agent.model.runner import ModelRunner, Preprocess, packaged_model
 from camdrift.agent.output.sinks import ConsoleSink, read_jsonl
 from camdrift.agent.reference.baseline import save_baseline
-from camdrift.agent.runtime.command import mqtt_sinks
+from camdrift.agent.runtime.assembly import mqtt_sinks
 from camdrift.agent.runtime.daemon import Daemon
 from camdrift.agent.runtime.notify import Notifier
 from camdrift.agent.sim.line import ProductionLine
 from camdrift.agent.sim.scenarios import SCENARIOS
 from camdrift.calibration.calibrate.activation_reference import calibrate_activations
-from camdrift.calibration.calibrate.build import build_baseline
+from camdrift.calibration.calibrate.build import Budget, build_baseline
 from camdrift.calibration.demo.timeline import Episode, draw_timeline, episodes_from_events, truth_phases
-from camdrift.kernels import frame_stats
+from camdrift.kernels import KernelParams, frame_stats
 
 SIZE = (320, 240)
 CALIBRATION_FRAMES = 1500
@@ -57,8 +57,8 @@ def calibrate(out: Path, seed: int, model: Path | None = None) -> Path:
         stats,
         camera_id=CAMERA,
         source=f"demo: healthy production line, seed {seed}, {CALIBRATION_FRAMES} frames",
-        resolution=SIZE,
-        fps=5.0,
+        kernel=KernelParams(resolution=SIZE),
+        budget=Budget(fps=5.0),
     )
     if model is not None:  # the activation group: content drift the pixel statistics cannot see
         runner = ModelRunner(model, "p2o.pd_op.flatten.0.0", Preprocess())

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from camdrift.agent.reference.baseline import atomic_write
+from camdrift.agent.files import atomic_write_bytes
 from camdrift.calibration.capture import CaptureError
 from camdrift.calibration.options import EXIT_OK, UsageError, check_output, fail, positive_int, read_baseline
 from camdrift.calibration.report.render import encode_png, html_page, render, summarise
-from camdrift.calibration.verify.command import capture_for
-from camdrift.calibration.verify.verdict import verify_stats
+from camdrift.calibration.verify.recapture import capture_for, verify_capture
 
 NAME = "report"
 
@@ -42,14 +41,11 @@ def run(args: argparse.Namespace) -> int:
         if args.source or args.config:
             frames = args.frames or 2 * baseline.thresholds.window
             cap = capture_for(baseline, args, frames, args.quiet)
-            try:
-                result = verify_stats(baseline, cap.stats, cap.times)
-            except ValueError as exc:
-                raise UsageError(f"source {cap.source}: {exc}") from None
+            result = verify_capture(baseline, cap)
             current = summarise(baseline, cap.stats)
         png = encode_png(render(baseline, current, result))
         payload = png if suffix == ".png" else html_page(baseline, png, result).encode()
-        atomic_write(out, payload)
+        atomic_write_bytes(Path(out), payload)
     except (UsageError, CaptureError) as exc:
         return fail(NAME, exc)
     except OSError as exc:

@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 
 from camdrift.agent.drift.features import extract
-from camdrift.agent.reference.baseline import GROUPS, Baseline
+from camdrift.agent.drift.statistics import GROUPS
+from camdrift.agent.reference.baseline import Baseline
 from camdrift.calibration.verify.verdict import VerifyResult
 from camdrift.kernels import FrameStats
 

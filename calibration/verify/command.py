@@ -10,18 +10,10 @@ import argparse
 import json
 
 from camdrift.agent.reference.baseline import Baseline
-from camdrift.calibration.capture import Capture, CaptureError, Kernel, Progress, capture
-from camdrift.calibration.options import (
-    EXIT_DRIFT,
-    EXIT_OK,
-    UsageError,
-    fail,
-    make_source,
-    positive_int,
-    read_baseline,
-    source_settings,
-)
-from camdrift.calibration.verify.verdict import VerifyResult, as_json, table, verify_stats
+from camdrift.calibration.capture import Capture, CaptureError
+from camdrift.calibration.options import EXIT_DRIFT, EXIT_OK, UsageError, fail, positive_int, read_baseline
+from camdrift.calibration.verify.recapture import capture_for, verify_capture
+from camdrift.calibration.verify.verdict import VerifyResult, as_json, table
 
 NAME = "verify"
 
@@ -43,39 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def capture_for(baseline: Baseline, args: argparse.Namespace, frames: int, quiet: bool) -> Capture:
-    """Capture ``frames`` frames from ``--source`` / ``--config`` the way the baseline's frames were analysed."""
-    args.pixel_format = baseline.pixel_format
-    s = source_settings(args)
-    kernel = Kernel(
-        pixel_format=baseline.pixel_format,
-        roi=baseline.roi,
-        stride=baseline.stride,
-        thumb_size=baseline.thumb_size,
-        grid=baseline.grid,
-        under_threshold=baseline.under_threshold,
-        over_threshold=baseline.over_threshold,
-    )
-    source = make_source(s.uri, baseline.pixel_format)
-    progress = None if quiet else Progress(frames, "frames")
-
-    def check(pixel_format: str, resolution: tuple[int, int]) -> None:
-        baseline.check_frames(pixel_format, resolution, baseline.roi)
-
-    return capture(
-        source, kernel, frames=frames, max_fps=baseline.thresholds.fps, progress=progress, check=check
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         baseline = read_baseline(args.baseline)
         frames = args.frames or 2 * baseline.thresholds.window
         cap = capture_for(baseline, args, frames, args.quiet or args.json)
-        try:
-            result = verify_stats(baseline, cap.stats, cap.times)
-        except ValueError as exc:
-            raise UsageError(f"source {cap.source}: {exc}") from None
+        result = verify_capture(baseline, cap)
     except (UsageError, CaptureError) as exc:
         if getattr(args, "json", False):
             print(json.dumps({"verdict": "error", "error": str(exc)}))

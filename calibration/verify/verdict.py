@@ -1,9 +1,9 @@
 """Is the camera back? Compare a short capture with a baseline, statistic by statistic, with the likely cause.
 
-The capture's frames go through a fresh :class:`~camdrift.agent.engine.DriftEngine` (the agent's own scoring),
-and every statistic's verdict is read from its largest score over the capture's full windows: ``fail`` above
-its drift threshold, ``warn`` above its warn threshold, else ``pass``. The causes are the engine's explainer's,
-for the window that went furthest over its thresholds.
+The capture's frames go through a fresh :class:`~camdrift.agent.drift.engine.DriftEngine` (the agent's own
+scoring), and every statistic's verdict is read from its largest score over the capture's full windows: ``fail``
+above its drift threshold, ``warn`` above its warn threshold, else ``pass``. The causes are the engine's
+explainer's, for the window that went furthest over its thresholds.
 """
 
 from __future__ import annotations

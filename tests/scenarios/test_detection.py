@@ -26,7 +26,8 @@ from camdrift.kernels import FrameStats, frame_stats
 pytestmark = pytest.mark.slow
 
 # The reference, the streams and the first affected frame come from the scenario suite that
-# `camdrift bench --detection` runs (one implementation); tests/scenarios/test_suite.py checks the bench agrees.
+# `camdrift bench --detection` runs (one implementation); tests/calibration/bench/test_scenario_suite.py checks
+# the bench agrees.
 # analysed frames from the first affected frame to drift.started, measured on seed TEST_SEED
 PINNED_DELAY = {
     "gain_step": 2,
