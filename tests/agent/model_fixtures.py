@@ -9,10 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from camdrift.agent.model.runner import packaged_model
+from camdrift.agent.model.runner import Preprocess, packaged_model
 
 RAPID_OUTPUT = "p2o.pd_op.flatten.0.0"  # its 1280-d pooled features (an intermediate tensor)
 RAPID_GRAPH_OUTPUT = "fetch_name_0"  # its 4-class orientation logits
+# The preprocessing of the tiny NHWC model that ``tiny_nhwc_model`` builds.
+TINY = Preprocess(
+    size=(32, 32), colour="rgb", scale=1 / 255, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), layout="nhwc"
+)
 
 
 def rapid_model_path() -> Path:

@@ -22,26 +22,11 @@ from camdrift.agent.model.sampling import ActivationSampler
 from tests.agent.model_fixtures import (
     RAPID_GRAPH_OUTPUT,
     RAPID_OUTPUT,
+    TINY,
     conv_relu_nchw,
     rapid_model_path,
     tiny_nhwc_model,
 )
-
-TINY = Preprocess(
-    size=(32, 32), colour="rgb", scale=1 / 255, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), layout="nhwc"
-)
-
-
-@pytest.fixture(scope="module")
-def photo() -> np.ndarray:
-    """A real photo (skimage's astronaut), BGR8, cropped to 320x240."""
-    return np.ascontiguousarray(skdata.astronaut()[:240, :320, ::-1])
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> tuple:
-    path = tmp_path_factory.mktemp("models") / "tiny_nhwc.onnx"
-    return path, tiny_nhwc_model(path)
 
 
 def test_preprocess_matches_a_numpy_reference(photo) -> None:

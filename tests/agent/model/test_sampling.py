@@ -8,29 +8,12 @@ import hashlib
 
 import numpy as np
 import pytest
-from skimage import data as skdata
 
 from camdrift.agent.frames import Frame
-from camdrift.agent.model.runner import ModelError, ModelRunner, Preprocess
+from camdrift.agent.model.runner import ModelError, ModelRunner
 from camdrift.agent.model.sampling import ActivationSampler
 from camdrift.agent.reference.activation_baseline import ModelMismatchError
-from tests.agent.model_fixtures import tiny_nhwc_model
-
-TINY = Preprocess(
-    size=(32, 32), colour="rgb", scale=1 / 255, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), layout="nhwc"
-)
-
-
-@pytest.fixture(scope="module")
-def photo() -> np.ndarray:
-    """A real photo (skimage's astronaut), BGR8, cropped to 320x240."""
-    return np.ascontiguousarray(skdata.astronaut()[:240, :320, ::-1])
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> tuple:
-    path = tmp_path_factory.mktemp("models") / "tiny_nhwc.onnx"
-    return path, tiny_nhwc_model(path)
+from tests.agent.model_fixtures import TINY, tiny_nhwc_model
 
 
 def test_one_summary_per_every_n_analysed_frames(tiny, photo) -> None:
