@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 __all__ = [
     "PIXEL_FORMATS",
+    "KERNEL_VERSION",
     "FrameStats",
     "KernelParams",
     "Roi",
@@ -43,7 +44,7 @@ __all__ = [
 # Submodule -> the public names it defines (together, ``__all__``).
 _EXPORTS = {
     "pixel_formats": ("PIXEL_FORMATS",),
-    "frame_stats": ("FrameStats", "KernelParams", "Roi", "frame_stats", "touch_bytes"),
+    "frame_stats": ("KERNEL_VERSION", "FrameStats", "KernelParams", "Roi", "frame_stats", "touch_bytes"),
     "divergence": ("smoothed_proportions", "psi", "psi_rows", "kl", "js", "wasserstein_1d"),
     "rebin": ("quantile_edges", "rebin_lut", "rebin"),
     "activations": (
@@ -65,7 +66,14 @@ if TYPE_CHECKING:
         quantile_edges_float,
     )
     from camdrift.kernels.divergence import js, kl, psi, psi_rows, smoothed_proportions, wasserstein_1d
-    from camdrift.kernels.frame_stats import FrameStats, KernelParams, Roi, frame_stats, touch_bytes
+    from camdrift.kernels.frame_stats import (
+        KERNEL_VERSION,
+        FrameStats,
+        KernelParams,
+        Roi,
+        frame_stats,
+        touch_bytes,
+    )
     from camdrift.kernels.pixel_formats import PIXEL_FORMATS
     from camdrift.kernels.rebin import quantile_edges, rebin, rebin_lut
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -44,7 +45,8 @@ class FrameStats(NamedTuple):
     mean, var: (C,) float64 per-channel mean (DN8) and population variance (DN8^2).
     luma_mean, luma_var: float, DN8 and DN8^2.
     under_exposed, over_exposed: fractions of sampled pixels whose luma is <= / >= the thresholds (DN8).
-    sharpness: variance of the 4-neighbour Laplacian of luma over interior pixels (DN8^2); 0 if none.
+    sharpness: variance of the 4-neighbour Laplacian of luma over the interior points of the sampled grid (DN8^2;
+        at stride s the neighbours are s pixels away); 0 if none.
     noise_sigma: Immerkaer's (1996) noise standard deviation estimate (DN8); 0 if no interior pixel.
     thumbnail: (th, tw) float32 area-averaged luma (DN8); th = min(thumb_h, sampled rows), likewise tw.
     grid_sharpness: (gh, gw) float64 Laplacian variance per cell (DN8^2), 0 for a cell without interior pixels;
@@ -67,6 +69,11 @@ class FrameStats(NamedTuple):
     grid_sharpness: np.ndarray
     rg: float
     bg: float
+
+
+# What a stride > 1 computes. v1: the Laplacian and noise used each sampled pixel's full-resolution neighbours;
+# v2: they are taken on the sampled grid (neighbours ``stride`` pixels away). Stride 1 is the same in both.
+KERNEL_VERSION = 2
 
 
 def _int_tuple(value: object) -> tuple[int, ...] | None:
@@ -94,10 +101,12 @@ class KernelParams:
     under_threshold: int = 5
     over_threshold: int = 250
     resolution: tuple[int, int] | None = None
+    kernel_version: int = KERNEL_VERSION
 
     def __post_init__(self) -> None:
         for name in ("roi", "thumb_size", "resolution"):
             object.__setattr__(self, name, _int_tuple(getattr(self, name)))
+        object.__setattr__(self, "kernel_version", operator.index(self.kernel_version))
 
     def stats(self, image: np.ndarray) -> FrameStats:
         """:func:`frame_stats` of ``image`` with these parameters (raises as it does for an unfit image)."""
@@ -110,6 +119,37 @@ class KernelParams:
             grid=self.grid,
             under_threshold=self.under_threshold,
             over_threshold=self.over_threshold,
+        )
+
+    @classmethod
+    def from_header(cls, header: Mapping[str, Any]) -> KernelParams:
+        """The parameters stored as a file header's keys (raises KeyError for a missing one).
+
+        A header without ``kernel_version`` was written before it existed: version 1. A version-1 record at
+        stride 1 computes exactly what version 2 does, so it is read as the current version.
+        """
+        fields = {f.name: header[f.name] for f in dataclasses.fields(cls) if f.name != "kernel_version"}
+        version = header.get("kernel_version", 1)
+        if version == 1 and fields["stride"] == 1:
+            version = KERNEL_VERSION
+        return cls(**fields, kernel_version=version)
+
+    def header_fields(self) -> dict[str, Any]:
+        """Every field by name, for a file header; ``kernel_version`` only where it matters (stride > 1), so a
+        stride-1 record reads and hashes exactly as it did before the version existed."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if self.stride == 1:
+            del fields["kernel_version"]
+        return fields
+
+    def outdated(self) -> str | None:
+        """Why statistics made with these parameters cannot be compared with this kernel's, or None if they can."""
+        if self.kernel_version == KERNEL_VERSION:
+            return None
+        return (
+            f"recalibrate: made with kernel v{self.kernel_version} stride {self.stride}, and this camdrift computes"
+            f" stride-{self.stride} statistics with kernel v{KERNEL_VERSION} (sharpness and noise on the sampled"
+            " grid)"
         )
 
     def with_resolution(self, resolution: tuple[int, int]) -> KernelParams:
@@ -174,7 +214,12 @@ def frame_stats(
     frame: BGR8/RGB8 (H, W, 3) uint8, GRAY8 (H, W) uint8, GRAY16 (H, W) uint16 with ``bit_depth`` 9..16, or NV12
         (H*3/2, W) uint8 (Y plane then interleaved UV). Non-contiguous views are read without a copy.
     roi: (x, y, w, h) in pixels; for NV12, x and y must be even. None means the whole frame.
-    stride: sample every ``stride``-th pixel in both directions (1 = every pixel).
+    stride: sample every ``stride``-th pixel in both directions (1 = every pixel): the sampled grid is the pixels
+        ``(y + i*stride, x + j*stride)`` of the ROI, ``i < ceil(h/stride)``, ``j < ceil(w/stride)``, and EVERY
+        statistic is computed on it alone. The Laplacian and noise mask take a grid point's neighbours on the grid
+        (``stride`` pixels away), so a stride s reads 1/s^2 of the pixels; interior = grid points not on the
+        grid's border. Stride 1 is the full-resolution Laplacian (``cv2.Laplacian(ksize=1)``). This is kernel
+        version 2 (``KERNEL_VERSION``); see :meth:`KernelParams.outdated`.
     thumb_size: (th, tw) cells of the luma thumbnail; grid: G for the G x G local-sharpness grid.
     under_threshold, over_threshold: luma (DN8) at or below / at or above which a pixel counts as under- /
         over-exposed.
@@ -208,8 +253,7 @@ def frame_stats(
     if pixel_format in ("bgr8", "rgb8"):
         ib, ir = (0, 2) if pixel_format == "bgr8" else (2, 0)
         view = frame[r.y : r.y + r.h, r.x : r.x + r.w]
-        lrows = np.empty((3, r.w), np.uint32)
-        _bgr_pass(view, s, ib, ir, hist, acc, thumb_sum, thumb_n, cells, lrows, np.empty(3, np.int64))
+        _bgr_pass(view, s, ib, ir, hist, acc, thumb_sum, thumb_n, cells, np.empty((3, ws), np.uint16))
         n_channels = 3
     elif pixel_format == "nv12":
         if r.x % 2 or r.y % 2:

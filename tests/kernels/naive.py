@@ -40,7 +40,10 @@ def naive_frame_stats(
     under_threshold: int = 5,
     over_threshold: int = 250,
 ) -> dict:
-    """Every FrameStats field computed the obvious way: full-resolution planes, then sampling and masks."""
+    """Every FrameStats field computed the obvious way: full-resolution planes, then sampling and masks.
+
+    Stride s samples the grid ``(i*s, j*s)``; the Laplacian and noise mask are taken on that grid (kernel v2).
+    """
     shift = (bit_depth - 8) if pixel_format == "gray16" else 0
     if pixel_format == "nv12":
         height = frame.shape[0] * 2 // 3
@@ -75,20 +78,21 @@ def naive_frame_stats(
         var = np.array([(sampled / scale).var()])
     n = sampled.size
 
-    lum = luma.astype(np.float64)
+    # Laplacian and noise on the sampled grid: a sampled pixel's neighbours are the sampled pixels next to it.
+    lum = sampled.astype(np.float64)
+    gh_, gw_ = lum.shape
     lap = np.zeros_like(lum)
     imm = np.zeros_like(lum)
-    if h >= 3 and w >= 3:
+    if gh_ >= 3 and gw_ >= 3:
         c = lum[1:-1, 1:-1]
         cross = lum[:-2, 1:-1] + lum[2:, 1:-1] + lum[1:-1, :-2] + lum[1:-1, 2:]
         diag = lum[:-2, :-2] + lum[:-2, 2:] + lum[2:, :-2] + lum[2:, 2:]
         lap[1:-1, 1:-1] = cross - 4 * c
         imm[1:-1, 1:-1] = diag - 2 * cross + 4 * c
-    interior = np.zeros((h, w), bool)
-    interior[1:-1, 1:-1] = True
-    mask = interior[np.ix_(ys, xs)]
-    lap_s = lap[np.ix_(ys, xs)][mask]
-    imm_s = imm[np.ix_(ys, xs)][mask]
+    mask = np.zeros((gh_, gw_), bool)
+    mask[1:-1, 1:-1] = True
+    lap_s = lap[mask]
+    imm_s = imm[mask]
     sharpness = lap_s.var() / scale**2 if lap_s.size else 0.0
     noise = math.sqrt(math.pi / 2) * np.abs(imm_s).sum() / (6 * lap_s.size) / scale if lap_s.size else 0.0
 
@@ -103,7 +107,7 @@ def naive_frame_stats(
     gh, gw = min(grid, hs), min(grid, ws)
     gi = np.arange(hs) * gh // hs
     gj = np.arange(ws) * gw // ws
-    lap_grid = lap[np.ix_(ys, xs)]
+    lap_grid = lap
     grid_sharp = np.zeros((gh, gw))
     for a in range(gh):
         for b in range(gw):

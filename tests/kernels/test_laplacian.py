@@ -14,7 +14,8 @@ from tests.kernels.naive import naive_frame_stats
 @pytest.mark.parametrize("stride", [1, 2, 3])
 def test_wide_extreme_rows_are_summed_exactly(stride: int) -> None:
     w = 3 * _CHUNK * stride + 7  # several chunks of sampled columns, and a ragged last one
-    binary = (np.random.default_rng(stride).integers(0, 2, (5, w)) * 255).astype(np.uint8)
+    rows = 2 * stride + 3  # at least three sampled rows: the Laplacian is taken on the sampled grid
+    binary = (np.random.default_rng(stride).integers(0, 2, (rows, w)) * 255).astype(np.uint8)
     frame = np.repeat(binary[:, :, None], 3, axis=2)  # grey BGR: luma 0 or 255
     got = frame_stats(frame, stride=stride, thumb_size=(2, 2), grid=2)
     want = naive_frame_stats(frame, stride=stride, thumb_size=(2, 2), grid=2)

@@ -32,6 +32,8 @@ def natural_counts(draw, n_natural: int | None = None) -> np.ndarray:
     if dtype is np.float64:
         c *= rng.random(c.shape)
     c[rng.integers(0, n) * step] += 1  # at least one count
+    if np.dtype(dtype).kind in "iu":  # saturate: a wrapped cast (e.g. 256 -> uint8 0) could erase every count
+        c = np.minimum(c, np.iinfo(dtype).max)
     return c.astype(dtype)[::step]
 
 

@@ -58,9 +58,10 @@ def test_the_table_quotes_the_ratios() -> None:
     row = KernelRow(
         1280, 720, Timing(0.5, 0.6, 5), Timing(2.0, 2.5, 5), Timing(1.0, 1.2, 5), Timing(8.0, 9.0, 5)
     )
-    assert (row.speedup_stride1, row.speedup_stride2) == (4.0, 8.0)
+    assert (row.speedup_stride1, row.speedup_stride2, row.stride2_cost) == (4.0, 8.0, 0.5)
     table = format_rows([row])
     assert "1280x720" in table and "4.00x" in table and "8.00x" in table
+    assert table.splitlines()[-1].endswith(" 0.50") and "s2/s1" in table  # stride 2's cost relative to 1
     assert "8.00 /  9.00" in table  # the OpenCV chain: median / p90 ms
     text = format_startup(
         Startup(cold_first_call_s=12.3, warm_process_to_first_frame_s=0.9, warm_first_call_s=0.05)
