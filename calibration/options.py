@@ -4,13 +4,16 @@ plus options, and the one way they report a bad input (message naming the culpri
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 from camdrift.agent.config import ConfigError, load_config, parse_config
+from camdrift.agent.files import check_writable_target
 from camdrift.agent.reference.baseline import Baseline, BaselineError, load_baseline
 from camdrift.agent.sources import open_source
 from camdrift.agent.sources.base import FrameSource
@@ -41,11 +44,48 @@ def parse_roi(text: str) -> tuple[int, int, int, int]:
 
 
 def parse_duration(text: str) -> float:
-    """``90``, ``90s``, ``10m``, ``1.5h`` -> seconds; argparse type."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([smh]?)\s*", text)
-    if not m or float(m.group(1)) <= 0:
+    """``90``, ``90s``, ``10m``, ``1.5h`` -> seconds (at most 10^7 s, about 116 days); argparse type."""
+    m = re.fullmatch(r"\s*(\d{1,9}(?:\.\d{0,9})?)\s*([smh]?)\s*", text)
+    if (
+        not m
+        or float(m.group(1)) <= 0
+        or float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)] > 1e7
+    ):
         raise argparse.ArgumentTypeError(f"want a duration such as 90s, 10m or 1h, got {text!r}")
     return float(m.group(1)) * {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}[m.group(2)]
+
+
+def bounded_float(lo: float, hi: float, *, lo_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``); inf, NaN, 400-digit
+    numbers and values out of range are refused with a message naming the range."""
+    left = "(" if lo_open else "["
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text) if len(text) <= 40 else math.nan
+        except ValueError:
+            value = math.nan
+        ok = math.isfinite(value) and (value > lo if lo_open else value >= lo) and value <= hi
+        if not ok:
+            raise argparse.ArgumentTypeError(f"want a number in {left}{lo:g}, {hi:g}], got {text[:40]!r}")
+        return value
+
+    return parse
+
+
+def bounded_int(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: an integer in ``lo..hi`` (sizes bounded before any work is done)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text) if len(text) <= 20 else None
+        except ValueError:
+            value = None
+        if value is None or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"want an integer in {lo}..{hi}, got {text[:40]!r}")
+        return value
+
+    return parse
 
 
 def positive_int(text: str) -> int:
@@ -82,7 +122,9 @@ def add_source_arguments(parser: argparse.ArgumentParser, *, with_roi: bool = Tr
     parser.add_argument("--config", metavar="CFG", help="agent TOML configuration (source, camera, roi...)")
     parser.add_argument("--pixel-format", help="bgr8, rgb8 or gray8 (default: the config's, else bgr8)")
     parser.add_argument(
-        "--max-fps", type=float, help="analyse at most this many frames per second (default 5)"
+        "--max-fps",
+        type=bounded_float(0.001, 120),
+        help="analyse at most this many frames per second (default 5)",
     )
     if with_roi:
         parser.add_argument("--roi", type=parse_roi, metavar="x,y,w,h", help="region of interest in pixels")
@@ -143,10 +185,15 @@ def make_source(uri: str, pixel_format: str) -> FrameSource:
 
 
 def check_output(path: str, option: str) -> Path:
-    """A path a file can be written to (its folder exists and is writable, it is not a folder)."""
+    """A path a file can be written to: a new path or a regular file (never a device, FIFO or folder: ``--out
+    /dev/full`` must not replace the device node), in a folder that exists and is writable."""
     p = Path(path)
     if p.is_dir():
         raise UsageError(f"{option} {path}: is a folder, want a file name")
+    try:
+        check_writable_target(p)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: {exc.strerror}") from None
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"{option} {path}: folder {parent} does not exist")

@@ -20,13 +20,16 @@ def checked(check: Check, default: Any = MISSING) -> Any:
     return field(default=default, metadata={"check": check})
 
 
-def in_range(lo: float, hi: float, *, lo_open: bool = False) -> Check:
-    """``lo <= v <= hi`` (``lo < v`` with ``lo_open``), and not NaN."""
+def in_range(lo: float, hi: float, *, lo_open: bool = False, floor: float = 0.0) -> Check:
+    """``lo <= v <= hi`` (``lo < v`` with ``lo_open``), and not NaN; a positive ``floor`` also refuses the values
+    of an open range that are too small to mean anything (``max_fps = 1e-9``, ``stall_timeout = 5e-324``)."""
     left = "(" if lo_open else "["
 
     def check(v: float) -> str | None:
         ok = (v > lo if lo_open else v >= lo) and v <= hi and not (isinstance(v, float) and math.isnan(v))
-        return None if ok else f"must be in {left}{lo:g}, {hi:g}], got {v!r}"
+        if not ok:
+            return f"must be in {left}{lo:g}, {hi:g}], got {v!r}"
+        return f"must be at least {floor:g}, got {v!r}" if v < floor else None
 
     return check
 
@@ -64,3 +67,13 @@ def via_topics(validate_name: str) -> Check:
         return None
 
     return check
+
+
+def number_triple(v: str) -> str | None:
+    """Three comma-separated finite numbers ("0.485, 0.456, 0.406")."""
+    parts = v.split(",")
+    try:
+        ok = len(parts) == 3 and all(math.isfinite(float(p)) for p in parts)
+    except ValueError:
+        ok = False
+    return None if ok else f"must be three comma-separated finite numbers, got {v[:60]!r}"

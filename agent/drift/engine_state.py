@@ -54,7 +54,8 @@ def save_engine_state(path: str | Path, identity: StateIdentity, engine: Statefu
 
 
 def load_engine_state(path: str | Path, identity: StateIdentity, engine: Stateful) -> None:
-    """Restore ``engine`` from ``path``; :class:`EngineStateError` naming why a file does not fit ``identity``
+    """Restore ``engine`` from ``path``; :class:`EngineStateError` (one line naming the file) for a file that is
+    not a regular file, damaged, over the archive's size limits, or does not fit ``identity``
     (the engine may then hold part of the file: restore into a fresh engine and keep it only on success)."""
     header, arrays = unpack_npz(path, "engine state", EngineStateError)
     if header.get("format") != FORMAT:
@@ -67,20 +68,21 @@ def load_engine_state(path: str | Path, identity: StateIdentity, engine: Statefu
         )
     if header.get("sha256") != content_digest(header, arrays):
         raise EngineStateError(f"{path}: content hash mismatch (the file was altered or damaged)")
-    if header["baseline_id"] != identity.baseline_id:
+    if header.get("baseline_id") != identity.baseline_id:
         raise EngineStateError(
-            f"{path}: state belongs to baseline {header['baseline_id']}, this engine runs baseline "
+            f"{path}: state belongs to baseline {header.get('baseline_id')!r}, this engine runs baseline "
             f"{identity.baseline_id}"
         )
-    if header["camera_id"] != identity.camera_id:
+    if header.get("camera_id") != identity.camera_id:
         raise EngineStateError(
-            f"{path}: state belongs to camera {header['camera_id']!r}, not {identity.camera_id!r}"
+            f"{path}: state belongs to camera {header.get('camera_id')!r}, not {identity.camera_id!r}"
         )
-    if header["group_names"] != list(identity.group_names):
+    if header.get("group_names") != list(identity.group_names):
         raise EngineStateError(f"{path}: state's statistics differ from this engine's")
     try:
         engine.restore(header, arrays)
     except KeyError as exc:
         raise EngineStateError(f"{path}: engine state is missing {exc}") from exc
-    except (ValueError, TypeError) as exc:
-        raise EngineStateError(f"{path}: engine state does not fit this engine: {exc}") from exc
+    except (ValueError, TypeError, IndexError, OverflowError, ArithmeticError, MemoryError) as exc:
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise EngineStateError(f"{path}: engine state does not fit this engine: {reason}") from None

@@ -22,6 +22,7 @@ from camdrift.agent.files import atomic_write_bytes
 from camdrift.agent.reference import activation_baseline
 from camdrift.agent.reference.activation_baseline import ActivationReference
 from camdrift.agent.reference.archive import content_digest, pack_npz, unpack_npz
+from camdrift.agent.reference.validate import ContentError, check_baseline
 from camdrift.kernels.frame_stats import KernelParams
 
 FORMAT = "camdrift-baseline"
@@ -244,7 +245,7 @@ _KERNEL_KEYS = tuple(f.name for f in dataclasses.fields(KernelParams))
 def _kernel_header(k: KernelParams) -> dict:
     if k.resolution is None:
         raise ValueError("a baseline's kernel parameters need the frames' resolution")
-    header = {name: getattr(k, name) for name in _KERNEL_KEYS}
+    header = k.header_fields()
     for name in ("roi", "resolution", "thumb_size"):  # JSON lists, as the file has always held them
         header[name] = None if header[name] is None else list(header[name])
     return header
@@ -286,7 +287,9 @@ def save_baseline(baseline: Baseline, path: str | Path) -> None:
 
 
 def load_baseline(path: str | Path) -> Baseline:
-    """Read a baseline; raise :class:`BaselineError` if it is truncated, altered, from the future or not one."""
+    """Read a baseline; raise :class:`BaselineError` (one line naming ``path`` and the reason) if it is not a
+    regular file, truncated, altered, from the future, not one, or holds content that cannot be used (the rules
+    of :mod:`camdrift.agent.reference.validate`, checked after the hash); FileNotFoundError if it is missing."""
     header, arrays = unpack_npz(path, "baseline", BaselineError)
     if header.get("format") != FORMAT:
         raise BaselineError(f"{path}: not a baseline file (format {header.get('format')!r})")
@@ -299,6 +302,10 @@ def load_baseline(path: str | Path) -> Baseline:
     if stored != content_digest(header, arrays):
         raise BaselineError(f"{path}: content hash mismatch (the file was altered or damaged)")
     try:
+        check_baseline(header, arrays)
+    except ContentError as exc:
+        raise BaselineError(f"{path}: refused baseline: {exc}") from None
+    try:
         th = dict(header["thresholds"])
         th["names"] = tuple(th["names"])
         th["notes"] = tuple(th["notes"])
@@ -309,7 +316,9 @@ def load_baseline(path: str | Path) -> Baseline:
             for k, v in header.items()
             if k not in ("format", "version", "sha256", "thresholds", "activations", *_KERNEL_KEYS)
         }
-        fields["kernel"] = KernelParams(**{name: header[name] for name in _KERNEL_KEYS})
+        fields["kernel"] = KernelParams.from_header(header)
+        if (why := fields["kernel"].outdated()) is not None:
+            raise BaselineError(f"{path}: {why}")
         fields["scalar_names"] = tuple(fields["scalar_names"])
         for name in _ARRAY_FIELDS:
             fields[name] = arrays[name]
@@ -320,5 +329,7 @@ def load_baseline(path: str | Path) -> Baseline:
         if "activations" in header:
             fields["activations"] = activation_baseline.from_parts(header["activations"], arrays)
         return Baseline(thresholds=Thresholds(**th), format_version=version, **fields)
-    except (KeyError, TypeError) as exc:
-        raise BaselineError(f"{path}: baseline is missing or has a malformed field ({exc})") from exc
+    except BaselineError:
+        raise  # already one line naming the file and the reason (e.g. "recalibrate: ...")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BaselineError(f"{path}: baseline is missing or has a malformed field ({exc})") from None

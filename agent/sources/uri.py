@@ -55,6 +55,10 @@ def _number(uri: str, key: str, value: str, *, integer: bool = False, minimum: f
         kind = "an integer" if integer else "a number"
         raise ValueError(f"source URI {uri!r}: {key} must be {kind}, got {value!r}") from None
     too_small = number < minimum if integer else not number > minimum  # integers: >= minimum, floats: >
+    if not integer and not too_small and not 1e-3 <= number <= 1e6:  # inf, 1e-9 fps, 5e-324 s: no rate
+        raise ValueError(
+            f"source URI {uri!r}: {key} must be a finite number in [0.001, 1e+06], got {value!r}"
+        )
     if too_small:
         bound = f">= {minimum:g}" if integer else f"> {minimum:g}"
         raise ValueError(f"source URI {uri!r}: {key} must be {bound}, got {value!r}")

@@ -42,7 +42,7 @@ unit deletes the segment when the app stops, which is harmless: the next ``Frame
 """
 
 from camdrift.agent.tap.layout import REASON_MAX_BYTES, segment_path
-from camdrift.agent.tap.producer import FrameTap
+from camdrift.agent.tap.producer import FrameTap, TapGroupError
 from camdrift.agent.tap.reader import TapReader
 
-__all__ = ["REASON_MAX_BYTES", "FrameTap", "TapReader", "segment_path"]
+__all__ = ["REASON_MAX_BYTES", "FrameTap", "TapGroupError", "TapReader", "segment_path"]

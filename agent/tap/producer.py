@@ -53,15 +53,32 @@ log = logging.getLogger(__name__)
 _CHECK_MASK = 255
 
 
+class TapGroupError(PermissionError):
+    """The tap's ``group`` is one this process may not give its segment to (it is not a member)."""
+
+
+def _group_error(group: str | int) -> TapGroupError:
+    return TapGroupError(
+        f"FrameTap: this process (uid {os.geteuid()}) is not in group {group!r}, so it cannot give the tap "
+        f"segment to it: add the app's user to the group (usermod -aG {group} <app user>) and start the app "
+        "again in a new login session, or pass group=None and give the agent's user access another way"
+    )
+
+
 def _resolve_group(group: str | int | None) -> int:
+    """The gid to chown the segment to (-1: keep ours); refuses a group this process is not in, up front."""
     if group is None:
         return -1
     if isinstance(group, int) and not isinstance(group, bool):
-        return group
-    try:
-        return grp.getgrnam(group).gr_gid
-    except KeyError:
-        raise ValueError(f"group {group!r} does not exist on this host") from None
+        gid = group
+    else:
+        try:
+            gid = grp.getgrnam(group).gr_gid
+        except KeyError:
+            raise ValueError(f"group {group!r} does not exist on this host") from None
+    if os.geteuid() != 0 and gid != os.getegid() and gid not in os.getgroups():
+        raise _group_error(group)
+    return gid
 
 
 class FrameTap:
@@ -155,7 +172,10 @@ class FrameTap:
         try:
             os.fchmod(fd, self.mode)  # the umask applied to os.open must not weaken or widen the chosen mode
             if self._gid >= 0:
-                os.fchown(fd, -1, self._gid)
+                try:
+                    os.fchown(fd, -1, self._gid)
+                except PermissionError:
+                    raise _group_error(self._gid) from None
             os.ftruncate(fd, size)
             mm = mmap.mmap(fd, size)
             st = os.fstat(fd)

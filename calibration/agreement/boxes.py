@@ -42,18 +42,24 @@ def _check_boxes(boxes: np.ndarray, name: str) -> np.ndarray:
     return boxes
 
 
+def _overlap(a0: np.ndarray, aw: np.ndarray, b0: np.ndarray, bw: np.ndarray) -> np.ndarray:
+    """Length of the overlap of [a0, a0 + aw] and [b0, b0 + bw], as min(aw - d+, bw - d-) with d = b0 - a0:
+    unlike min(a0 + aw, b0 + bw) - max(a0, b0) it never exceeds either length, so identical boxes score 1."""
+    d = b0 - a0
+    return np.clip(np.minimum(aw - np.maximum(d, 0.0), bw - np.maximum(-d, 0.0)), 0.0, None)
+
+
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(n, m) float64 intersection over union of boxes a (n, 4) and b (m, 4), each [x, y, w, h] in pixels.
 
     Two boxes whose union has zero area (degenerate boxes) have IoU 0: they cannot agree on a boundary.
     """
     a, b = _check_boxes(a, "a"), _check_boxes(b, "b")
-    ax0, ay0, ax1, ay1 = a[:, 0:1], a[:, 1:2], a[:, 0:1] + a[:, 2:3], a[:, 1:2] + a[:, 3:4]
-    bx0, by0, bx1, by1 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
-    iw = np.clip(np.minimum(ax1, bx1) - np.maximum(ax0, bx0), 0.0, None)
-    ih = np.clip(np.minimum(ay1, by1) - np.maximum(ay0, by0), 0.0, None)
-    inter = iw * ih
-    union = (a[:, 2:3] * a[:, 3:4]) + (b[:, 2] * b[:, 3]) - inter
+    iw = _overlap(a[:, 0:1], a[:, 2:3], b[:, 0], b[:, 2])
+    ih = _overlap(a[:, 1:2], a[:, 3:4], b[:, 1], b[:, 3])
+    inter = iw * ih  # <= each area exactly (iw <= either width, ih <= either height)
+    area_a, area_b = a[:, 2:3] * a[:, 3:4], b[:, 2] * b[:, 3]
+    union = area_a + (area_b - inter)  # >= inter in floating point too: the IoU never exceeds 1
     out = np.zeros_like(inter)
     np.divide(inter, union, out=out, where=union > 0)
     return out

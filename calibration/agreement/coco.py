@@ -14,6 +14,17 @@ from pathlib import Path
 
 from camdrift.calibration.agreement.records import Annotation, Box, LabelError
 
+MAX_PX = 1e7  # a box coordinate or size beyond this many pixels is not a real image's
+
+
+def _id(value: object, path: Path, what: str) -> int | str:
+    """A COCO id: an integer or a string (a list, an object or a float cannot name an image or category)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise LabelError(
+            f"{what} must be an integer or a string, got {json.dumps(value)[:60]}", path, None, what
+        )
+    return value
+
 
 def _coco_list(doc: dict, key: str, path: Path, required: bool = True) -> list:
     value = doc.get(key)
@@ -31,12 +42,16 @@ def read_coco(path: Path, annotator: str) -> tuple[str, list[str], list[Annotati
     """One annotator's COCO file -> (kind, listed images, classification labels, boxes)."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except RecursionError:
+        raise LabelError("bad JSON: nested too deep", path) from None
     except OSError as e:
         raise LabelError(f"cannot read: {e.strerror}", path) from None
     except UnicodeDecodeError:
         raise LabelError("not UTF-8 text", path) from None
     except json.JSONDecodeError as e:
         raise LabelError(f"bad JSON: {e.msg} at line {e.lineno} column {e.colno}", path) from None
+    except ValueError as e:  # e.g. an integer of more than 4300 digits
+        raise LabelError(f"bad JSON: {' '.join(str(e).split())[:100]}", path) from None
     if not isinstance(doc, dict):
         raise LabelError("expected a COCO object with 'images' and 'annotations'", path)
     images = _coco_list(doc, "images", path)
@@ -47,8 +62,9 @@ def read_coco(path: Path, annotator: str) -> tuple[str, list[str], list[Annotati
         if "id" not in img:
             raise LabelError(f"image {i} has no 'id'", path, None, "images")
         name = img.get("file_name")
-        item_of[img["id"]] = str(name) if name not in (None, "") else str(img["id"])
-    cat_name = {c.get("id"): str(c.get("name", c.get("id"))) for c in cats}
+        image_id = _id(img["id"], path, "images.id")
+        item_of[image_id] = str(name) if name not in (None, "") else str(image_id)
+    cat_name = {_id(c.get("id"), path, "categories.id"): str(c.get("name", c.get("id"))) for c in cats}
     has_box = [("bbox" in a) for a in anns]
     if any(has_box) and not all(has_box):
         raise LabelError(
@@ -59,13 +75,13 @@ def read_coco(path: Path, annotator: str) -> tuple[str, list[str], list[Annotati
     boxes: list[Box] = []
     for i, a in enumerate(anns):
         where = f"{path}:annotations[{i}]"
-        if a.get("image_id") not in item_of:
+        if _id(a.get("image_id"), path, "image_id") not in item_of:
             raise LabelError(
                 f"annotation {i}: image_id {a.get('image_id')!r} is not in 'images'", path, None, "image_id"
             )
         if "category_id" not in a:
             raise LabelError(f"annotation {i} has no 'category_id'", path, None, "category_id")
-        cid = a["category_id"]
+        cid = _id(a["category_id"], path, "category_id")
         label = cat_name.get(cid, str(cid))
         item = item_of[a["image_id"]]
         if kind == "classification":
@@ -74,11 +90,16 @@ def read_coco(path: Path, annotator: str) -> tuple[str, list[str], list[Annotati
         bb = a["bbox"]
         ok = isinstance(bb, list) and len(bb) == 4
         ok = ok and all(
-            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in bb
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and abs(v) <= MAX_PX
+            for v in bb
         )
         if not ok or bb[2] < 0 or bb[3] < 0:
             raise LabelError(
-                f"annotation {i}: bbox must be [x, y, w, h], finite, w,h >= 0; got {bb!r}", path, None, "bbox"
+                f"annotation {i}: bbox must be [x, y, w, h] in pixels (|v| <= {MAX_PX:g}), w,h >= 0; "
+                f"got {str(bb)[:80]}",
+                path,
+                None,
+                "bbox",
             )
         boxes.append(Box(item, annotator, label, *(float(v) for v in bb), where))
     # Every listed image; for detection they are all labelled (with or without boxes). A file without

@@ -14,6 +14,7 @@ from camdrift.calibration.agreement.analysis import analyse
 from camdrift.calibration.agreement.labels import FORMATS, LabelError, load_labels
 from camdrift.calibration.agreement.report import to_json
 from camdrift.calibration.agreement.summary import summary_text
+from camdrift.calibration.options import bounded_float, bounded_int
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -24,13 +25,6 @@ def _names(text: str) -> list[str]:
     if not all(names):
         raise argparse.ArgumentTypeError(f"empty name in {text!r}")
     return names
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,17 +60,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the expected annotators; a label by anyone else is an error",
     )
     p.add_argument("--iou", type=float, default=0.5, help="IoU at which two boxes match (default 0.5)")
-    p.add_argument("--top", type=int, default=20, help="boundary cases to list in the report (default 20)")
+    p.add_argument(
+        "--top",
+        type=bounded_int(0, 100_000),
+        default=20,
+        help="boundary cases to list in the report (default 20)",
+    )
     p.add_argument(
         "--by-time", action="store_true", help="agreement per window of items; flag drifting annotators"
     )
-    p.add_argument("--window", type=_positive_int, default=50, help="items per --by-time window (default 50)")
     p.add_argument(
-        "--z", type=float, default=3.0, help="--by-time: z below which a drop is significant (default 3.0)"
+        "--window", type=bounded_int(1, 1_000_000), default=50, help="items per --by-time window (default 50)"
+    )
+    p.add_argument(
+        "--z",
+        type=bounded_float(0, 1000, lo_open=True),
+        default=3.0,
+        help="--by-time: z below which a drop is significant (default 3.0)",
     )
     p.add_argument(
         "--min-drop",
-        type=float,
+        type=bounded_float(0, 1),
         default=0.15,
         help="--by-time: smallest agreement drop flagged (default 0.15)",
     )

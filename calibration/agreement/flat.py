@@ -27,9 +27,9 @@ def _parse_time(text: object, path: Path, line: int) -> float | None:
     if isinstance(text, bool):
         raise LabelError("expected POSIX seconds or an ISO-8601 timestamp, got a boolean", path, line, "time")
     if isinstance(text, int | float):
-        value = float(text)
+        value = float(text) if isinstance(text, float) or abs(text) < 10**300 else math.inf
     else:
-        s = str(text).strip()
+        s = str(text).strip()[:100]
         try:
             value = float(s)
         except ValueError:
@@ -37,13 +37,13 @@ def _parse_time(text: object, path: Path, line: int) -> float | None:
                 stamp = datetime.fromisoformat(s)
             except ValueError:
                 raise LabelError(
-                    f"expected POSIX seconds or an ISO-8601 timestamp, got {s!r}", path, line, "time"
+                    f"expected POSIX seconds or an ISO-8601 timestamp, got {s[:60]!r}", path, line, "time"
                 ) from None
             if stamp.tzinfo is None:
                 stamp = stamp.replace(tzinfo=UTC)
             value = stamp.timestamp()
     if not math.isfinite(value):
-        raise LabelError(f"time must be finite, got {text!r}", path, line, "time")
+        raise LabelError(f"time must be finite, got {repr(text)[:60]}", path, line, "time")
     return value
 
 
@@ -117,6 +117,10 @@ def read_jsonl(path: Path) -> list[Annotation]:
             obj = json.loads(raw)
         except json.JSONDecodeError as e:
             raise LabelError(f"bad JSON: {e.msg} at column {e.colno}", path, line) from None
+        except RecursionError:
+            raise LabelError("bad JSON: nested too deep", path, line) from None
+        except ValueError as e:  # e.g. an integer of more than 4300 digits
+            raise LabelError(f"bad JSON: {' '.join(str(e).split())[:100]}", path, line) from None
         if not isinstance(obj, dict):
             raise LabelError(f"expected a JSON object, got {type(obj).__name__}", path, line)
         values = {c: _text(obj.get(c), path, line, c) for c in _REQUIRED}

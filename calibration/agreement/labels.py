@@ -18,6 +18,8 @@ from camdrift.calibration.agreement.records import Annotation, Box, LabelError, 
 __all__ = ["FORMATS", "Annotation", "Box", "LabelError", "LabelSet", "load_labels"]
 
 FORMATS = ("csv", "jsonl", "coco")
+MAX_CATEGORIES = 1000  # distinct labels: the confusion tables grow with the square (10,000 took 7.3 GB)
+MAX_ANNOTATORS = 100  # the pairwise statistics grow with the square
 _SUFFIX_FORMAT = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "coco"}
 
 
@@ -37,6 +39,8 @@ def _expand(paths: Sequence[str | Path], fmt: str | None) -> list[tuple[Path, st
             if f is None:
                 raise LabelError("cannot tell the format from the extension; pass --format csv|jsonl|coco", p)
             out.append((p, f))
+        elif p.exists():
+            raise LabelError("not a regular file or a directory (a FIFO or a device?)", p)
         else:
             raise LabelError("no such file or directory", p)
     kinds = {f for _, f in out}
@@ -130,7 +134,8 @@ def load_labels(
     annotator_names: COCO only, one name per file in order (default: each file's stem).
     annotators: the expected annotators; a label by anyone else is an error (catches typos in names).
     Raises :class:`LabelError` for unreadable or malformed input, a duplicate label, an unknown annotator,
-    no labels at all, or fewer than two annotators.
+    no labels at all, fewer than two annotators, more than :data:`MAX_ANNOTATORS` annotators or more than
+    :data:`MAX_CATEGORIES` distinct labels (bounded before the statistics allocate their tables).
     """
     if fmt is not None and fmt not in FORMATS:
         raise LabelError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -154,8 +159,17 @@ def load_labels(
     )
     if len(ann_order) < 2:
         raise LabelError(f"agreement needs two or more annotators; found {list(ann_order) or 'none'}")
+    if len(ann_order) > MAX_ANNOTATORS:
+        raise LabelError(
+            f"{len(ann_order)} annotators, more than {MAX_ANNOTATORS}: is the annotator column right?"
+        )
     items = dict.fromkeys([*(i for i, _ in labelled), *(r.item for r in rows)])
     cats = dict.fromkeys(r.label for r in (*rows, *boxes))
+    if len(cats) > MAX_CATEGORIES:
+        raise LabelError(
+            f"{len(cats)} distinct labels, more than {MAX_CATEGORIES}: is the label column right?",
+            ", ".join(str(p) for p, _ in files)[:200],
+        )
     return LabelSet(
         kind=kind,
         annotators=tuple(ann_order),

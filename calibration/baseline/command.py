@@ -24,9 +24,10 @@ from camdrift.calibration.options import (
     EXIT_FAIL,
     EXIT_OK,
     UsageError,
+    bounded_float,
+    bounded_int,
     check_output,
     fail,
-    positive_int,
     read_baseline,
 )
 
@@ -58,9 +59,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     merge.add_argument("inputs", nargs="+", metavar="BASELINE", help="two or more baselines to merge")
     merge.add_argument("--out", required=True, metavar="BASELINE", help="merged baseline to write")
     merge.add_argument("--camera", dest="camera_id", help="camera id (default: the first input's)")
-    merge.add_argument("--replicates", type=positive_int, help="bootstrap replicates (default: the first's)")
-    merge.add_argument("--warn-budget-days", type=float, default=1.0, help="one warning per N days (1)")
-    merge.add_argument("--seed", type=int, help="bootstrap seed (default: the first input's)")
+    merge.add_argument(
+        "--replicates", type=bounded_int(1, 100_000), help="bootstrap replicates (default: the first's)"
+    )
+    merge.add_argument(
+        "--warn-budget-days",
+        type=bounded_float(0.001, 36500),
+        default=1.0,
+        help="one warning per N days (1)",
+    )
+    merge.add_argument(
+        "--seed", type=bounded_int(0, 2**32 - 1), help="bootstrap seed (default: the first input's)"
+    )
     merge.set_defaults(func=run_merge)
     p.set_defaults(func=lambda args: fail(NAME, "say what to do: show, diff or merge (see --help)"))
 

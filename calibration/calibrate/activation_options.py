@@ -21,14 +21,16 @@ from camdrift.agent.model.runner import ModelError, ModelRunner, Preprocess
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.calibration.calibrate.activation_reference import ModelIdentity, build_activation_reference
 from camdrift.calibration.calibrate.thresholds import Budget
-from camdrift.calibration.options import UsageError, positive_int
+from camdrift.calibration.options import UsageError, bounded_float, bounded_int
 
 
 def _size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WxH, e.g. 224x224, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected WxH, e.g. 224x224, got {text[:40]!r}") from None
+    if not (1 <= w <= 4096 and 1 <= h <= 4096):
+        raise argparse.ArgumentTypeError(f"expected WxH with 1..4096 px each, got {text[:40]!r}")
     return w, h
 
 
@@ -38,12 +40,20 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--model-output", metavar="TENSOR", help="tensor to summarise (graph output or intermediate)"
     )
-    g.add_argument("--model-every-n", type=positive_int, help="model runs on every n-th frame (default 5)")
-    g.add_argument("--model-window", type=positive_int, default=24, help="window, activation samples (24)")
-    g.add_argument("--model-threads", type=positive_int, help="onnxruntime threads (default 1)")
+    g.add_argument(
+        "--model-every-n", type=bounded_int(1, 10_000), help="model runs on every n-th frame (default 5)"
+    )
+    g.add_argument(
+        "--model-window", type=bounded_int(1, 100_000), default=24, help="window, activation samples (24)"
+    )
+    g.add_argument("--model-threads", type=bounded_int(1, 256), help="onnxruntime threads (default 1)")
     g.add_argument("--model-size", type=_size, metavar="WxH", help="model input size (default 224x224)")
     g.add_argument("--model-colour", choices=("rgb", "bgr"), help="channel order the model expects (rgb)")
-    g.add_argument("--model-scale", type=float, help="multiplies 0..255 pixel values (default 1/255)")
+    g.add_argument(
+        "--model-scale",
+        type=bounded_float(0, 1e6, lo_open=True),
+        help="multiplies 0..255 pixel values (default 1/255)",
+    )
     g.add_argument("--model-mean", metavar="R,G,B", help="per-channel mean after scale (ImageNet's)")
     g.add_argument("--model-std", metavar="R,G,B", help="per-channel std after scale (ImageNet's)")
     g.add_argument("--model-layout", choices=("nchw", "nhwc"), help="input tensor layout (nchw)")

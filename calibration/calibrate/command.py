@@ -29,11 +29,12 @@ from camdrift.calibration.options import (
     EXIT_OK,
     UsageError,
     add_source_arguments,
+    bounded_float,
+    bounded_int,
     check_output,
     fail,
     make_source,
     parse_duration,
-    positive_int,
     source_settings,
 )
 from camdrift.kernels import KernelParams
@@ -50,18 +51,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_source_arguments(p)
     span = p.add_mutually_exclusive_group(required=True)
-    span.add_argument("--frames", type=positive_int, metavar="N", help="number of analysed frames to capture")
+    span.add_argument(
+        "--frames", type=bounded_int(1, 10_000_000), metavar="N", help="number of analysed frames to capture"
+    )
     span.add_argument("--duration", type=parse_duration, help="stream time to capture: 90s, 10m, 1h")
     p.add_argument("--out", required=True, metavar="BASELINE", help="baseline file to write")
-    p.add_argument("--window", type=positive_int, default=100, help="sliding window, frames (default 100)")
-    p.add_argument("--budget-days", type=float, default=30.0, help="one false alarm per this many days (30)")
     p.add_argument(
-        "--replicates", type=positive_int, default=2000, help="bootstrap replicates (default 2000)"
+        "--window", type=bounded_int(1, 100_000), default=100, help="sliding window, frames (default 100)"
     )
-    p.add_argument("--bins", type=positive_int, default=20, help="histogram bins per group (default 20)")
-    p.add_argument("--thumb", type=positive_int, default=64, help="thumbnail cells per side (default 64)")
-    p.add_argument("--grid", type=positive_int, default=8, help="local sharpness grid per side (default 8)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument(
+        "--budget-days",
+        type=bounded_float(0.001, 36500),
+        default=30.0,
+        help="one false alarm per this many days (30)",
+    )
+    p.add_argument(
+        "--replicates", type=bounded_int(1, 100_000), default=2000, help="bootstrap replicates (default 2000)"
+    )
+    p.add_argument(
+        "--bins", type=bounded_int(1, 256), default=20, help="histogram bins per group (default 20)"
+    )
+    p.add_argument(
+        "--thumb", type=bounded_int(1, 256), default=64, help="thumbnail cells per side (default 64)"
+    )
+    p.add_argument(
+        "--grid", type=bounded_int(1, 64), default=8, help="local sharpness grid per side (default 8)"
+    )
+    p.add_argument("--seed", type=bounded_int(0, 2**32 - 1), default=0, help="bootstrap seed (default 0)")
     p.add_argument("--no-frames", action="store_true", help="do not keep per-frame features (cannot merge)")
     p.add_argument("--force", action="store_true", help="write the baseline even when a gate fails")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -80,7 +96,19 @@ def run(args: argparse.Namespace) -> int:
         return fail(NAME, f"cannot write {args.out}: {exc.strerror or exc}")
 
 
-def _check_args(args: argparse.Namespace) -> None:
+MAX_CAPTURE_BYTES = 2 << 30  # the per-frame features a calibration may hold in memory
+
+
+def _check_args(args: argparse.Namespace, max_fps: float) -> None:
+    """The options' combined bounds, checked before any frame is read (sizes bounded before work)."""
+    frames = args.frames or args.duration * max_fps
+    per_frame = 4 * 256 * 4 + args.thumb**2 * 8 + args.grid**2 * 24 + 512  # hist, thumbnail, grids, scalars
+    if frames * per_frame > MAX_CAPTURE_BYTES:
+        raise UsageError(
+            f"--frames/--duration x --thumb {args.thumb} x --grid {args.grid} would hold "
+            f"{frames * per_frame / 2**30:.1f} GiB of frame features (limit {MAX_CAPTURE_BYTES >> 30} GiB): "
+            "capture fewer frames or use a smaller --thumb / --grid"
+        )
     if not args.budget_days > 0:
         raise UsageError(f"--budget-days must be > 0, got {args.budget_days}")
     if args.window < 2:
@@ -117,7 +145,7 @@ def _gate(
 
 def _run(args: argparse.Namespace) -> int:
     s = source_settings(args)
-    _check_args(args)
+    _check_args(args, s.max_fps)
     out = check_output(args.out, "--out")
     plan = plan_from_args(args)  # --model: the activation group (UsageError naming the option)
     kernel = s.kernel(thumb_size=(args.thumb, args.thumb), grid=args.grid)

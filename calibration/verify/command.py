@@ -11,7 +11,7 @@ import json
 
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.calibration.capture import Capture, CaptureError
-from camdrift.calibration.options import EXIT_DRIFT, EXIT_OK, UsageError, fail, positive_int, read_baseline
+from camdrift.calibration.options import EXIT_DRIFT, EXIT_OK, UsageError, bounded_int, fail, read_baseline
 from camdrift.calibration.verify.recapture import capture_for, verify_capture
 from camdrift.calibration.verify.verdict import VerifyResult, as_json, table
 
@@ -29,7 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", required=True, metavar="BASELINE", help="baseline file (camdrift calibrate)")
     p.add_argument("--source", metavar="SRC", help="frame source URI (default: the config's)")
     p.add_argument("--config", metavar="CFG", help="agent TOML configuration (for the source)")
-    p.add_argument("--frames", type=positive_int, metavar="N", help="frames to capture (default 2 windows)")
+    p.add_argument(
+        "--frames", type=bounded_int(1, 10_000_000), metavar="N", help="frames to capture (default 2 windows)"
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -84,3 +84,29 @@ def test_the_file_and_then_its_folder_are_synced(tmp_path: Path, monkeypatch: py
     atomic_write_bytes(path, b"data")
     assert synced == [("fsync", False), ("replace", False), ("fsync", True)]
     assert path.read_bytes() == b"data"
+
+
+def test_open_regular_file_refuses_a_fifo_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(files.NotRegularFileError) as info:
+        files.open_regular_file(fifo)  # a plain open() would wait for a writer forever
+    assert info.value.strerror == "is a FIFO, want a regular file"
+    (tmp_path / "plain").write_bytes(b"abc")
+    with files.open_regular_file(tmp_path / "plain") as f:
+        assert f.read() == b"abc"
+    with pytest.raises(FileNotFoundError):
+        files.open_regular_file(tmp_path / "missing")
+
+
+def test_atomic_write_never_replaces_a_device_or_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "out.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(files.NotRegularFileError, match="is a FIFO"):
+        files.atomic_write_bytes(fifo, b"data")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert os.listdir(tmp_path) == ["out.npz"]  # no temporary file left
+    if os.path.exists("/dev/full"):
+        with pytest.raises(files.NotRegularFileError, match="is a character device"):
+            files.atomic_write_bytes(Path("/dev/full"), b"data")
+        assert stat.S_ISCHR(os.stat("/dev/full").st_mode)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 
 import pytest
@@ -124,3 +125,55 @@ def test_values_are_typed(tmp_path):
     assert c.sinks.jsonl.path == "/tmp/e.jsonl" and c.sinks.console.enabled
     with pytest.raises(dataclasses.FrozenInstanceError):
         c.analysis.max_fps = 3.0
+
+
+def test_every_problem_of_a_document_is_reported_at_once():
+    from camdrift.agent.config import ConfigErrors, parse_config
+
+    doc = {
+        "source": {"uri": "synthetic:stationary", "stall_timeout": 0.0},
+        "analysis": {"cpu_budget": 2.0},
+        "mqtt": {"password_file": "/x"},
+        "extra": 1,
+    }
+    with pytest.raises(ConfigErrors) as info:
+        parse_config(doc, "cam.toml")
+    keys = [e.key for e in info.value.errors]
+    assert keys == ["extra", "source.stall_timeout", "analysis.cpu_budget", "mqtt.password_file"]
+    assert str(info.value).splitlines()[1].startswith("cam.toml: source.stall_timeout: must be in")
+
+
+def test_a_utf8_bom_is_accepted_and_other_encodings_are_refused_naming_the_file(tmp_path) -> None:
+    text = '[source]\nuri = "synthetic:stationary"\n[camera]\nid = "line7"\n'
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_config(str(bom)).camera.id == "line7"  # Windows editors write one
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes((text + '[mqtt]\nsite = "Zürich"\n').encode("latin-1"))
+    with pytest.raises(ConfigError, match=re.escape(f"{latin}: is not UTF-8 text")):
+        load_config(str(latin))
+
+
+def test_deep_nesting_and_a_fifo_are_refused_at_once(tmp_path) -> None:
+    deep = tmp_path / "deep.toml"
+    deep.write_text('[source]\nuri = "x"\n[camera]\nid = ' + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(ConfigError, match="nest deeper than"):
+        load_config(str(deep))
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match=re.escape(f"{fifo}: cannot read it: is a FIFO")):
+        load_config(str(fifo))  # would block forever reading a FIFO
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("source.stall_timeout", "5e-324"), ("analysis.max_fps", "1e-9"), ("analysis.max_fps", "inf"),
+     ("source.backoff_max", "nan"), ("mqtt.reconnect_min_s", "5e-324")],
+)  # fmt: skip
+def test_numbers_too_small_or_not_finite_are_refused_naming_the_key(tmp_path, key, value) -> None:
+    section, name = key.split(".")
+    path = tmp_path / "c.toml"
+    table = "" if section == "source" else f"[{section}]\n"
+    path.write_text(f'[source]\nuri = "synthetic:stationary"\n{table}{name} = {value}\n')
+    with pytest.raises(ConfigError, match=re.escape(f"{path}: {key}: must be")):
+        load_config(str(path))

@@ -3,6 +3,8 @@ content digest sees every byte, and a file that is not one is refused with the r
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -59,3 +61,29 @@ def test_what_is_not_an_archive_is_refused_naming_why(tmp_path: Path) -> None:
         unpack_npz(listed, "test", Refused)
     with pytest.raises(FileNotFoundError):
         unpack_npz(tmp_path / "missing.npz", "test", Refused)
+
+
+def test_declared_sizes_are_bounded_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "big.npz"
+    path.write_bytes(pack_npz({"format": "x"}, {"a": np.zeros(1000), "b": np.zeros(1000)}))
+    assert set(unpack_npz(path, "test", Refused, max_bytes=16_000)[1]) == {"a", "b"}
+    with pytest.raises(Refused, match=r"refused test file \(member 'b.npy' declares .* over the .* limit"):
+        unpack_npz(path, "test", Refused, max_bytes=12_000)  # a alone fits, a and b do not
+
+
+def _npy(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=False)
+    return buf.getvalue()
+
+
+def test_object_arrays_are_refused_without_advising_pickle(tmp_path: Path) -> None:
+    path = tmp_path / "obj.npz"
+    npy = b"{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"  # an object array's .npy header
+    npy = b"\x93NUMPY\x01\x00" + (len(npy) + 1).to_bytes(2, "little") + npy + b"\n" + b"\x80\x04N."
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("header.npy", _npy(np.frombuffer(b"{}", np.uint8)))
+        zf.writestr("x.npy", npy)
+    with pytest.raises(Refused) as info:
+        unpack_npz(path, "test", Refused)
+    assert "dtype object" in str(info.value) and "pickle" not in str(info.value).lower()

@@ -128,3 +128,44 @@ def test_deleted_segment_is_made_again_by_the_producer(name):
             reader.read(0.0)
             tap.offer(np.full((4, 4), 5, np.uint8), ts=3.0)
             assert reader.read(0.05).stream_time == 3.0
+
+
+def _as_nobody(name: str, group: str) -> str:
+    """What FrameTap(name, group=group) says in a forked child that runs as nobody:nogroup (no other groups)."""
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop root, try, report through the pipe, never return into pytest
+        try:
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            from camdrift.agent.tap import TapGroupError
+
+            try:
+                FrameTap(name, group=group).close()
+                msg = "accepted"
+            except TapGroupError as exc:
+                msg = f"refused: {exc}"
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            msg = f"error: {type(exc).__name__}: {exc}"
+        os.write(w, msg.encode())
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        out = f.read().decode()
+    os.waitpid(pid, 0)
+    return out
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user")
+def test_a_group_the_app_user_is_not_in_is_refused_naming_it_and_the_fix(name):
+    """README's snippet in an app whose user is not (yet) in camdrift-tap: a clear error, not a bare
+    PermissionError from fchown, and no segment left behind."""
+    other = next(g for g in grp.getgrall() if g.gr_name not in ("root", "nogroup") and g.gr_gid != 0)
+    out = _as_nobody(name, other.gr_name)
+    assert out.startswith("refused: ") and f"not in group {other.gr_name!r}" in out, out
+    assert f"usermod -aG {other.gr_name}" in out
+    assert not [p for p in os.listdir("/dev/shm") if p.startswith(f"camdrift-tap.{name}")]

@@ -11,9 +11,16 @@ from hypothesis.extra.numpy import arrays
 from camdrift.calibration.agreement.boxes import empty_tally, greedy_match, iou_matrix, tally_item
 
 
+def naive_overlap(a0, aw, b0, bw) -> float:
+    """[a0, a0 + aw] and [b0, b0 + bw] overlap by this much (each length less the other's offset past its
+    start: min(a0 + aw, b0 + bw) - max(a0, b0) rounds above the width for identical boxes at x = 1, w = 1e-12)."""
+    d = b0 - a0
+    return max(0.0, min(aw - max(d, 0.0), bw - max(-d, 0.0)))
+
+
 def naive_iou(a, b) -> float:
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    ix = naive_overlap(a[0], a[2], b[0], b[2])
+    iy = naive_overlap(a[1], a[3], b[1], b[3])
     union = a[2] * a[3] + b[2] * b[3] - ix * iy
     return ix * iy / union if union > 0 else 0.0
 
@@ -31,6 +38,17 @@ def test_iou_matrix_matches_naive(a, b):
         for j in range(len(b)):
             assert got[i, j] == pytest.approx(naive_iou(a[i], b[j]), abs=1e-12)
     assert ((got >= 0) & (got <= 1 + 1e-12)).all()
+
+
+def test_identical_boxes_score_one_whatever_their_size_or_place():
+    """From fuzzing: identical boxes of 1e-12 px at x = 1 scored 1.00018, IoU above 1."""
+    for box in (
+        [1.0, 0.0, 9.99999996e-13, 1.0],
+        [0.1, 0.2, 0.3, 0.7],
+        [1e6, 1e6, 1e7, 1e7],
+        [3.0, 5.0, 1e-300, 2.0],
+    ):
+        assert iou_matrix(np.array([box]), np.array([box]))[0, 0] == 1.0
 
 
 def test_known_ious():

@@ -106,3 +106,35 @@ def test_coco_kind_clash_and_names(tmp_path):
         load_labels([a, c], annotator_names=["p", "p"])
     with pytest.raises(LabelError, match=r"c\.json: unknown annotator 'c'"):
         load_labels([a, c], annotators=["a", "b"])
+
+
+def test_hostile_values_are_refused_naming_the_file_and_field(tmp_path):
+    """From fuzzing: a 400-digit time, COCO ids given as lists, boxes of 1e308 px (whose IoU is NaN)."""
+    long_time = write(
+        tmp_path / "t.jsonl",
+        '{"item": "a", "annotator": "x", "label": "1", "time": ' + "1" * 400 + "}\n"
+        '{"item": "a", "annotator": "y", "label": "1"}\n',
+    )
+    with pytest.raises(LabelError, match=r"t\.jsonl:1: field 'time': time must be finite"):
+        load_labels([long_time])
+    images = [{"id": 1, "file_name": "a.png"}]
+    listed = write(tmp_path / "alice.json", coco(images, [{"image_id": [1], "category_id": 1}]))
+    other = write(tmp_path / "bruno.json", coco(images, [{"image_id": 1, "category_id": 1}]))
+    with pytest.raises(
+        LabelError, match=r"alice\.json: field 'image_id': image_id must be an integer or a string"
+    ):
+        load_labels([listed, other])
+    huge = {"image_id": 1, "category_id": 1, "bbox": [0, 0, 1e308, 1e308]}
+    write(tmp_path / "alice.json", coco(images, [huge]))
+    write(tmp_path / "bruno.json", coco(images, [huge]))
+    with pytest.raises(
+        LabelError, match=r"field 'bbox': annotation 0: bbox must be \[x, y, w, h\] in pixels"
+    ):
+        load_labels([tmp_path / "alice.json", tmp_path / "bruno.json"])
+
+
+def test_too_many_distinct_labels_are_refused_before_the_tables_are_built(tmp_path):
+    rows = "".join(f"i{n},x,c{n}\ni{n},y,c{n}\n" for n in range(10_000))
+    p = write(tmp_path / "l.csv", "item,annotator,label\n" + rows)
+    with pytest.raises(LabelError, match="10000 distinct labels, more than 1000"):
+        load_labels([p])
