@@ -1,7 +1,7 @@
 """Where the agent keeps its files: from the config, else systemd's directories, else the config's defaults.
 
 Under the state directory: ``baselines/baseline.npz`` (the default baseline), ``engine-state.npz`` (windows and
-open episodes, saved on stop), ``outbox.sqlite`` (MQTT messages not yet acknowledged), ``evidence/`` (the spool).
+open episodes, saved on stop) with ``engine-state.source.json`` (which source that state belongs to), ``outbox.sqlite`` (MQTT messages not yet acknowledged), ``evidence/`` (the spool).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ class AgentPaths(NamedTuple):
     state_dir: Path
     baseline: Path
     engine_state: Path
+    engine_state_source: Path
     outbox: Path
     evidence: Path
     mqtt_password_credential: Path | None
@@ -39,6 +40,7 @@ def agent_paths(config: Config, environ: Mapping[str, str] | None = None) -> Age
         state_dir=state,
         baseline=Path(config.baseline.path) if config.baseline.path else state / "baselines" / "baseline.npz",
         engine_state=state / "engine-state.npz",
+        engine_state_source=state / "engine-state.source.json",
         outbox=state / "outbox.sqlite",
         evidence=Path(config.evidence.dir) if config.evidence.dir else state / "evidence",
         mqtt_password_credential=credential if credential is not None and credential.exists() else None,

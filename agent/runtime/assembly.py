@@ -22,8 +22,12 @@ from camdrift.agent.output.evidence import EvidenceError, EvidenceSpool
 from camdrift.agent.output.sinks import ConsoleSink, JsonlSink, Sink
 from camdrift.agent.paths import AgentPaths, agent_paths
 from camdrift.agent.reference.baseline import Baseline, BaselineError, load_baseline
+from camdrift.agent.runtime.continuity import state_source_problem
 from camdrift.agent.runtime.pipeline import Pipeline
 from camdrift.agent.runtime.sampler import CpuBudget, FrameSampler
+from camdrift.agent.sources import open_source
+from camdrift.agent.sources.base import FrameSource
+from camdrift.agent.sources.reopen import ReopeningSource
 from camdrift.agent.sources.uri import is_replay
 
 log = logging.getLogger("camdrift.agent")
@@ -37,12 +41,18 @@ class StartupError(RuntimeError):
     """The agent cannot start: bad baseline, unusable paths. The message names the culprit; exit code 2."""
 
 
+class BaselineRefused(StartupError):
+    """The baseline is missing, does not load, or was calibrated on other frames than the source delivers."""
+
+
 @dataclass(frozen=True)
 class Workshop:
     """What every assembly is built with: fixed for the agent's life.
 
     paths: the state paths resolved at start; environ: for the baseline path of each config (None: the
-    process's); make_sinks: the extra sinks (MQTT) for a config; wall_clock: Unix seconds for evidence records.
+    process's); make_sinks: the extra sinks (MQTT) for a config; wall_clock: Unix seconds for evidence records;
+    source_id: the source's identity (:func:`~camdrift.agent.runtime.continuity.source_identity`): a saved
+    engine state is restored only for the source it was saved from (None: restored whatever its source).
     """
 
     paths: AgentPaths
@@ -50,6 +60,7 @@ class Workshop:
     wall_clock: Callable[[], float]
     environ: Mapping[str, str] | None = None
     make_sinks: MakeSinks | None = None
+    source_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ def assemble(cfg: Config, baseline: Baseline, shop: Workshop, previous: Assembly
     if kept is not None:
         pipeline.carry_over(kept.pipeline, keep_windows=True)
     elif previous is None:
-        restore_state(pipeline, shop.paths)
+        restore_state(pipeline, shop.paths, shop.source_id)
     return Assembly(cfg, baseline, sinks, pipeline, frame_sampler(cfg), evidence, activations)
 
 
@@ -121,19 +132,50 @@ def checked_baseline(cfg: Config, environ: Mapping[str, str] | None = None) -> B
     other frames than the source delivers (pixel format, stride, ROI)."""
     path = agent_paths(cfg, environ).baseline
     if not path.exists():
-        raise StartupError(
+        raise BaselineRefused(
             f"no baseline at {path}: run `camdrift calibrate --source ... --out {path}` first "
             "(or set baseline.path / --baseline)"
         )
     try:
         baseline = load_baseline(path)
     except BaselineError as exc:
-        raise StartupError(f"baseline {path} refused: {exc}") from None
+        raise BaselineRefused(f"baseline {path} refused: {exc}") from None
     try:
         baseline.check_source(cfg.source.pixel_format, cfg.analysis.stride, cfg.source.roi)
     except BaselineError as exc:
-        raise StartupError(f"baseline {path} {exc}") from None
+        raise BaselineRefused(f"baseline {path} {exc}") from None
     return baseline
+
+
+def open_frames(cfg: Config, given: FrameSource | None, fps: float) -> ReopeningSource:
+    """The source of ``cfg`` (or ``given``, the in-process mailbox), opened; asked for ``fps`` frames a second.
+
+    A live source that cannot be opened yet is retried by the :class:`ReopeningSource`; a recording that
+    cannot be opened will not appear by retrying: :class:`StartupError` naming ``source.uri``."""
+    src = cfg.source
+    inner = given or open_source(src.uri, pixel_format=src.pixel_format)
+    inner.set_request_interval(1.0 / fps)  # the frame tap: ask the app only for frames we will analyse
+    source = ReopeningSource(
+        inner,
+        stall_timeout=src.stall_timeout,
+        backoff_initial=src.backoff_initial,
+        backoff_max=src.backoff_max,
+    )
+    source.open()
+    if given is None and is_replay(src.uri) and source.lost_reason is not None:
+        raise StartupError(f"source.uri {src.uri}: {source.lost_reason}")
+    return source
+
+
+def fits_frames(baseline: Baseline, seen: tuple[str, tuple[int, int]] | None, path: Path) -> None:
+    """Refuses (:class:`StartupError`) a baseline for other frames than the source delivered last (``seen``:
+    their pixel format and (width, height) in px; None before the first frame: nothing to compare)."""
+    if seen is None:
+        return
+    try:
+        baseline.check_frames(seen[0], seen[1], baseline.roi)
+    except BaselineError as exc:
+        raise BaselineRefused(f"baseline {path} does not fit the frames: {exc}") from None
 
 
 def evidence_spool(cfg: Config, paths: AgentPaths) -> EvidenceSpool | None:
@@ -175,14 +217,17 @@ def activation_sampler(cfg: Config, baseline: Baseline) -> ActivationSampler | N
 
 
 def build_sinks(cfg: Config, shop: Workshop) -> Sequence[Sink]:
-    """The console and JSON-lines sinks of ``[sinks]``, then the workshop's extra ones (MQTT)."""
+    """The workshop's extra sinks (MQTT), then the JSON-lines and console sinks of ``[sinks]``.
+
+    The order is the order every message is handed over (see :mod:`camdrift.agent.output.sinks`): the durable
+    outbox commits first, so a line in the JSON-lines file is always an event the outbox holds or delivered."""
     sinks: list[Sink] = []
-    if cfg.sinks.console.enabled:
-        sinks.append(ConsoleSink(fmt=cfg.sinks.console.format))
-    if cfg.sinks.jsonl.path:
-        sinks.append(JsonlSink(cfg.sinks.jsonl.path, shop.sequencer))
     if shop.make_sinks is not None:
         sinks += shop.make_sinks(cfg, shop.paths, shop.sequencer)
+    if cfg.sinks.jsonl.path:
+        sinks.append(JsonlSink(cfg.sinks.jsonl.path, shop.sequencer))
+    if cfg.sinks.console.enabled:
+        sinks.append(ConsoleSink(fmt=cfg.sinks.console.format))
     return sinks
 
 
@@ -203,8 +248,11 @@ def mqtt_sinks(cfg: Config, paths: AgentPaths, sequencer: Sequencer) -> list[Sin
         host=m.host,
         port=m.port,
         prefix=m.prefix or f"camdrift/{m.site}",
+        site=m.site,
         client_id=m.client_id,
         keepalive_s=m.keepalive,
+        reconnect_min_s=m.reconnect_min_s,
+        reconnect_max_s=m.reconnect_max_s,
         username=m.username,
         password_file=password_file,
         password_credential=credential,
@@ -231,13 +279,20 @@ def frame_sampler(cfg: Config) -> FrameSampler:
     return FrameSampler(cfg.analysis.max_fps, stride=1, budget=budget, max_stride_factor=1)
 
 
-def restore_state(pipeline: Pipeline, paths: AgentPaths) -> None:
-    """Restores the engine state saved at the last stop, if any; a state that does not load is logged and
-    the engine starts with fresh windows."""
+def restore_state(pipeline: Pipeline, paths: AgentPaths, source_id: str | None = None) -> None:
+    """Restores the engine state saved at the last stop, if any, when it belongs to ``source_id`` (a live
+    camera or tap restarting); a state of another source, or one that does not load, is logged and the
+    engine starts with fresh windows (and its own stream time)."""
     if not paths.engine_state.exists():
+        return
+    problem = None
+    if source_id is not None:
+        problem = state_source_problem(paths.engine_state, paths.engine_state_source, source_id)
+    if problem is not None:
+        log.info("engine state %s not restored (starting fresh windows): %s", paths.engine_state, problem)
         return
     try:
         pipeline.load_state(str(paths.engine_state))
-        log.info("restored engine state from %s", paths.engine_state)
+        log.info("restored engine state from %s (source %s)", paths.engine_state, source_id or "not checked")
     except (ValueError, OSError) as exc:
         log.warning("engine state %s not restored (starting fresh windows): %s", paths.engine_state, exc)

@@ -51,35 +51,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from camdrift.agent.reference.baseline import BaselineError, load_baseline
     from camdrift.agent.runtime.assembly import mqtt_sinks
     from camdrift.agent.runtime.daemon import Daemon, StartupError
+    from camdrift.agent.runtime.preflight import preflight
 
     setup_logging(args.log_level)
     try:
         config = config_from_args(args)
     except ConfigError as exc:
-        print(f"camdrift run: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return _refused("configuration error: ", exc)
     if args.check_config:
-        path = agent_paths(config).baseline
-        try:
-            load_baseline(path)
-            baseline_note = f"baseline {path} loads"
-        except FileNotFoundError:
-            baseline_note = f"no baseline at {path} yet (run camdrift calibrate)"
-        except (BaselineError, OSError) as exc:
-            print(f"camdrift run: baseline {path}: {exc}", file=sys.stderr)
+        problems = preflight(config)
+        if problems:
+            origin = args.config or "command line"
+            for problem in problems:
+                print(f"camdrift run: configuration error: {origin}: {problem}", file=sys.stderr)
             return 2
-        print(f"configuration OK: camera {config.camera.id}, source {config.source.uri}; {baseline_note}")
+        baseline = agent_paths(config).baseline
+        print(
+            f"configuration OK: camera {config.camera.id}, source {config.source.uri}; baseline {baseline} loads"
+        )
         return 0
     try:
         daemon = Daemon(lambda: config_from_args(args), make_sinks=mqtt_sinks)
         daemon.install_signal_handlers()
         return daemon.run()
     except StartupError as exc:
-        print(f"camdrift run: {exc}", file=sys.stderr)
-        return 2
+        return _refused("", exc)
     except ConfigError as exc:
-        print(f"camdrift run: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return _refused("configuration error: ", exc)
+
+
+def _refused(kind: str, exc: Exception) -> int:
+    """Prints each line of ``exc`` (one problem each) as ``camdrift run: <kind><line>``; exit code 2."""
+    for line in str(exc).splitlines() or [""]:
+        print(f"camdrift run: {kind}{line}", file=sys.stderr)
+    return 2

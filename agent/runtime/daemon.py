@@ -2,9 +2,14 @@
 
 Reads frames from one source, analyses at most ``analysis.max_fps`` of them within the CPU budget (dropping the
 rest, never queueing), hands events to the sinks, and speaks systemd's notify protocol: READY once the baseline is
-loaded and the source opened, WATCHDOG only while frames arrive and the sinks are healthy, RELOADING/READY around a
-SIGHUP (config and baseline re-read; engine windows kept when the baseline is the same), STOPPING on SIGTERM (sinks
-flushed, engine state saved atomically, exit 0).
+loaded and the sinks are up (STATUS says it waits for the source until the first frame is analysed; ``ok`` only
+while frames are analysed), WATCHDOG only while frames arrive, are not refused and the sinks are healthy,
+RELOADING/READY around a SIGHUP (config and baseline re-read; engine windows kept when the baseline is the same),
+STOPPING on SIGTERM (sinks flushed, engine state saved atomically with the source it belongs to, exit 0).
+
+Frames the baseline refuses (another resolution or format) are counted; :data:`~.status.REJECT_AFTER` in a row
+make a ``baseline.rejected`` event and stop the watchdog pings, and a replay that analysed no frame because every
+frame was refused exits 2.
 
 The daemon is the lifecycle: what runs is built by :mod:`~camdrift.agent.runtime.assembly` (at start and on each
 reload), reported by :mod:`~camdrift.agent.runtime.status`, and placed on a continuous stream time by
@@ -22,30 +27,40 @@ from collections.abc import Callable, Mapping
 import numba
 
 from camdrift.agent.config import Config
-from camdrift.agent.frames import Frame, SourceEvent
-from camdrift.agent.output.events import Event, Sequencer, Status
+from camdrift.agent.frames import Frame
+from camdrift.agent.output.events import Sequencer, Status
 from camdrift.agent.output.evidence import keep_flagged
 from camdrift.agent.paths import agent_paths
 from camdrift.agent.runtime.assembly import (
     Assembly,
+    BaselineRefused,
     MakeSinks,
     StartupError,
     Workshop,
     assemble,
     checked_baseline,
+    fits_frames,
     for_reload,
+    open_frames,
 )
-from camdrift.agent.runtime.continuity import StreamTimeline
+from camdrift.agent.runtime.continuity import StreamTimeline, record_state_source, source_identity
+from camdrift.agent.runtime.notices import (
+    agent_event,
+    baseline_replaced,
+    exit_code,
+    rejected_event,
+    source_event,
+)
 from camdrift.agent.runtime.notify import Notifier
 from camdrift.agent.runtime.pipeline import Pipeline
+from camdrift.agent.runtime.preflight import preflight
 from camdrift.agent.runtime.sampler import FrameSampler
-from camdrift.agent.runtime.status import Every, StatusBoard
-from camdrift.agent.sources import open_source
+from camdrift.agent.runtime.status import Every, StatusBoard, agent_version, config_hash
 from camdrift.agent.sources.base import FrameSource
 from camdrift.agent.sources.reopen import ReopeningSource
 from camdrift.agent.sources.uri import is_replay
 
-__all__ = ["Daemon", "StartupError"]
+__all__ = ["Daemon", "StartupError", "agent_event", "source_event"]
 
 log = logging.getLogger("camdrift.agent")
 
@@ -75,7 +90,10 @@ class Daemon:
         self._first_config = load_config()
         self.paths = agent_paths(self._first_config, environ)
         self.sequencer = Sequencer()
-        self._shop = Workshop(self.paths, self.sequencer, wall_clock, environ, make_sinks)
+        uri = self._first_config.source.uri
+        self.source_id = "in-process" if source is not None else source_identity(uri)
+        self._shop = Workshop(self.paths, self.sequencer, wall_clock, environ, make_sinks, self.source_id)
+        self._seen: tuple[str, tuple[int, int]] | None = None  # pixel format and resolution of the last frame
         self._given_source = source
         self.notifier = notifier if notifier is not None else Notifier(environ=environ)
         self._clock = clock
@@ -131,6 +149,9 @@ class Daemon:
         """Loads the baseline, builds sinks and the pipeline (restoring engine state), opens the source."""
         cfg = self._first_config
         numba.set_num_threads(min(cfg.analysis.numba_threads, numba.config.NUMBA_NUM_THREADS))
+        problems = preflight(cfg, self._shop.environ)  # what --check-config checks too
+        if problems:
+            raise StartupError("\n".join(map(str, problems)))
         try:
             self.paths.state_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -142,13 +163,18 @@ class Daemon:
             if isinstance(exc, StartupError):
                 raise
             raise StartupError(f"cannot set up the sinks or the evidence spool: {exc}") from None
-        self._open_source(cfg)
+        self.source = open_frames(cfg, self._given_source, self.parts.sampler.fps)
         self._event("baseline.loaded", f"baseline {baseline.baseline_id} from {self.paths.baseline}")
+        self._event(
+            "agent.started",
+            f"camdrift {agent_version()} started: camera {cfg.camera.id}, source {self.source.describe()}, "
+            f"baseline {baseline.baseline_id}, config {config_hash(cfg)}",
+        )
 
     def run(self) -> int:
         """Runs until SIGTERM/SIGINT or the end of a finite source; returns the exit code."""
         self.start()
-        self.notifier.ready(status=self.board.line(self.parts))
+        self.notifier.ready(status=self.board.line(self.parts, self.source.describe()))
         log.info("analysing %s against baseline %s", self.source.describe(), self.parts.baseline.baseline_id)
         failure: BaseException | None = None
         try:
@@ -165,7 +191,8 @@ class Daemon:
             raise
         finally:
             self.shutdown(failure)
-        return 0
+        replay = self._given_source is None and is_replay(self.config.source.uri)
+        return exit_code(self.parts.pipeline.counters, replay, self.source_id)
 
     def step(self, timeout: float = 0.25) -> None:
         """One read from the source: analyse or drop the frame, then the periodic work."""
@@ -174,6 +201,7 @@ class Daemon:
             self.parts.pipeline.publish(source_event(self.parts.pipeline.camera_id, ev))
         if frame is not None:
             self.board.frame_arrived()
+            self._seen = (frame.pixel_format, frame.resolution)
             self._handle(frame)
         self._periodic()
 
@@ -190,6 +218,17 @@ class Daemon:
             p.analyse(frame)
         except ValueError as exc:
             p.reject(str(exc))
+            if self.board.frame_refused(str(exc)):
+                self._rejected(f"baseline {p.baseline_id} refuses the frames: {exc}", frame)
+            return
+        if self.board.frame_analysed():
+            log.info("frames are analysed again against baseline %s", p.baseline_id)
+
+    def _rejected(self, summary: str, frame: Frame | None = None) -> None:
+        """``baseline.rejected``: the agent cannot judge the frames with its baseline (logged as an error)."""
+        log.error("%s", summary)
+        p = self.parts.pipeline
+        p.publish(rejected_event(p.camera_id, summary, frame, sum(p.counters.rejected.values())))
 
     def shutdown(self, failure: BaseException | None = None) -> None:
         """Flush and stop: save the engine state, publish the last status and state, stop the sinks.
@@ -202,6 +241,7 @@ class Daemon:
                 self._event("agent.stopping", f"stopping after an error: {type(failure).__name__}: {failure}")
             try:
                 self.parts.pipeline.save_state(str(self.paths.engine_state))
+                record_state_source(self.paths.engine_state, self.paths.engine_state_source, self.source_id)
             except OSError as exc:
                 log.error("could not save engine state to %s: %s", self.paths.engine_state, exc)
             self._publish_status()
@@ -227,9 +267,12 @@ class Daemon:
         try:
             cfg, fixed = for_reload(old.config, self._load_config())
             baseline = checked_baseline(cfg, self._shop.environ)
+            fits_frames(baseline, self._seen, self.paths.baseline)
             parts = assemble(cfg, baseline, self._shop, previous=old)
         except (StartupError, ValueError, OSError, RuntimeError) as exc:
             log.error("reload refused, keeping the running configuration: %s", exc)
+            if isinstance(exc, BaselineRefused):
+                self._rejected(f"reload refused, baseline {old.baseline.baseline_id} kept: {exc}")
             self.notifier.ready(status=f"reload refused: {exc}")
             return
         self.parts = parts
@@ -238,27 +281,9 @@ class Daemon:
         if baseline.baseline_id == old.baseline.baseline_id:
             log.info("reloaded configuration; baseline unchanged, windows kept")
         else:
-            self._event(
-                "baseline.loaded",
-                f"baseline {baseline.baseline_id} replaces {old.baseline.baseline_id}: windows reset",
-            )
-        self.notifier.ready(status=self.board.line(parts))
-
-    def _open_source(self, cfg: Config) -> None:
-        src = cfg.source
-        inner = self._given_source or open_source(src.uri, pixel_format=src.pixel_format)
-        # the frame tap: ask the app only for frames we will analyse
-        inner.set_request_interval(1.0 / self.parts.sampler.fps)
-        self.source = ReopeningSource(
-            inner,
-            stall_timeout=src.stall_timeout,
-            backoff_initial=src.backoff_initial,
-            backoff_max=src.backoff_max,
-        )
-        self.source.open()
-        if self._given_source is None and is_replay(src.uri) and self.source.lost_reason is not None:
-            # a recording that cannot be opened will not appear by retrying: say so now
-            raise StartupError(f"source.uri {src.uri}: {self.source.lost_reason}")
+            self.board.baseline_replaced()
+            baseline_replaced(old.pipeline, parts.pipeline)
+        self.notifier.ready(status=self.board.line(parts, self.source.describe()))
 
     # -- messages and periodic work -----------------------------------------------------------------------------
 
@@ -267,7 +292,10 @@ class Daemon:
         p.publish(agent_event(p.camera_id, kind, summary))
 
     def status(self) -> Status:
-        return self.board.message(self.parts, self.source.describe(), self._wall())
+        source = self.source.describe()
+        if self.board.rejecting:
+            source = f"{source}; frames refused: {self.board.refusal}"
+        return self.board.message(self.parts, source, self._wall())
 
     def _publish_status(self) -> None:
         self.parts.pipeline.publish(self.status())
@@ -283,30 +311,9 @@ class Daemon:
         if self._ping.due(now):
             if self.healthy:
                 self.notifier.watchdog()
-            self.notifier.status(self.board.line(self.parts))
+            self.notifier.status(self.board.line(self.parts, self.source.describe()))
         if self._status_due.due(now):
             self._publish_status()
         p = self.parts.pipeline
         if self._metrics_due.due(now) and p.has_scored:  # the period runs on before the first score too
             p.publish(p.metrics(METRICS_PERIOD_S))
-
-
-def agent_event(
-    camera_id: str, kind: str, summary: str, frame_index: int | None = None, stream_time: float | None = None
-) -> Event:
-    """An event of the agent itself (baseline.loaded, agent.stopping) or of its source (source.*)."""
-    return Event(
-        kind=kind,
-        camera_id=camera_id,
-        frame_index=frame_index,
-        stream_time=stream_time,
-        severity="warning" if kind == "source.lost" else "info",
-        summary=summary,
-    )
-
-
-def source_event(camera_id: str, ev: SourceEvent) -> Event:
-    """The event of a change in the source's health; a frame index or time not yet known is left out."""
-    index = ev.frame_index if ev.frame_index is not None and ev.frame_index >= 0 else None
-    t = ev.stream_time if ev.stream_time is not None and ev.stream_time == ev.stream_time else None
-    return agent_event(camera_id, ev.kind, ev.reason, index, t)

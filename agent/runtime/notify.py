@@ -1,7 +1,8 @@
 """systemd's notify protocol (sd_notify(3)) without a dependency: datagrams to ``$NOTIFY_SOCKET``.
 
-The agent says READY=1 once its baseline is loaded and its source is open, WATCHDOG=1 only while the pipeline
-is healthy (so systemd restarts a stuck agent), RELOADING=1/READY=1 around a SIGHUP reload, STOPPING=1 on SIGTERM,
+The agent says READY=1 once its baseline is loaded and its sinks are up (its STATUS says when it still waits
+for the source: ``ok`` only once frames are analysed), WATCHDOG=1 only while the pipeline is healthy (frames
+arrive and are not refused, sinks healthy: so systemd restarts a stuck agent), RELOADING=1/READY=1 around a SIGHUP reload, STOPPING=1 on SIGTERM,
 and STATUS=... with a one-line summary. Outside systemd (no ``NOTIFY_SOCKET``) every call is a cheap no-op.
 """
 

@@ -68,8 +68,16 @@ class Every:
         return True
 
 
+# Consecutive analysis attempts refused before the frame stream counts as rejected (one odd frame is not).
+REJECT_AFTER = 3
+
+
 class StatusBoard:
-    """Frames seen and the time of the last one; the status of the agent from them and the running parts.
+    """Frames seen, analysed and refused, and when; the status of the agent from them and the running parts.
+
+    Health is what the agent does: ``ok`` (or ``drift``) only while frames are analysed. Before the first
+    frame the line says it waits for the source; when :data:`REJECT_AFTER` analysis attempts in a row were
+    refused (a baseline for other frames) it says why, and :meth:`healthy` is False (no watchdog ping).
 
     started_at: Unix s. clock: monotonic seconds (for the stall timeout).
     """
@@ -79,11 +87,36 @@ class StatusBoard:
         self.frames_seen = 0
         self._clock = clock
         self._last_progress = clock()
+        self.refused_in_a_row = 0
+        self.refusal: str | None = None  # why the last refused frame was refused
 
     def frame_arrived(self) -> None:
         """The source delivered a frame (analysed or not)."""
         self._last_progress = self._clock()
         self.frames_seen += 1
+
+    def frame_analysed(self) -> bool:
+        """A frame was analysed; True when this ends a rejected stream (frames accepted again)."""
+        was = self.rejecting
+        self.refused_in_a_row = 0
+        self.refusal = None
+        return was
+
+    def frame_refused(self, reason: str) -> bool:
+        """A frame due for analysis was refused; True exactly when the stream becomes rejected."""
+        self.refused_in_a_row += 1
+        self.refusal = reason
+        return self.refused_in_a_row == REJECT_AFTER
+
+    @property
+    def rejecting(self) -> bool:
+        """The last :data:`REJECT_AFTER` (or more) analysis attempts were all refused."""
+        return self.refused_in_a_row >= REJECT_AFTER
+
+    def baseline_replaced(self) -> None:
+        """A reload put another baseline in place: refusals so far were the old baseline's."""
+        self.refused_in_a_row = 0
+        self.refusal = None
 
     def message(self, parts: Assembly, source_state: str, now: float) -> Status:
         """The retained status message; ``now``: Unix s."""
@@ -113,15 +146,27 @@ class StatusBoard:
             outbox_dropped=dict(backlog.dropped),
         )
 
-    def line(self, parts: Assembly) -> str:
-        """systemd's STATUS line: verdict, sampling, frames analysed of those seen."""
+    def activity(self, parts: Assembly, source: str) -> str:
+        """What the agent does now, in words: ``ok``/``drift`` only once frames are analysed and while they
+        are not refused; else ``frames refused: <reason>``, ``waiting for the source <source>`` (no frame
+        yet) or ``starting`` (frames arrived, none analysed yet)."""
+        if self.rejecting:
+            return f"frames refused: {self.refusal}"
+        if parts.pipeline.counters.analysed == 0:
+            return f"waiting for the source {source}" if self.frames_seen == 0 else "starting"
+        return "drift" if parts.pipeline.drift_detected else "ok"
+
+    def line(self, parts: Assembly, source: str = "") -> str:
+        """systemd's STATUS line: what the agent does (see :meth:`activity`), sampling, frames analysed of
+        those seen."""
         p = parts.pipeline
-        verdict = "drift" if p.drift_detected else "ok"
-        return f"{verdict}; {parts.sampler.describe()}; analysed {p.counters.analysed} of {self.frames_seen}"
+        doing = self.activity(parts, source or parts.config.source.uri)
+        return f"{doing}; {parts.sampler.describe()}; analysed {p.counters.analysed} of {self.frames_seen}"
 
     def healthy(self, parts: Assembly) -> bool:
-        """Frames arrived within the source's stall timeout and every sink is healthy. A camera that stays away
-        therefore gets the agent restarted by systemd's watchdog, besides the source.lost event: the unit's
-        start limit is set so that this keeps retrying."""
+        """Frames arrived within the source's stall timeout, they are not being refused, and every sink is
+        healthy. A camera that stays away (or a baseline for other frames) therefore gets the agent restarted
+        by systemd's watchdog, besides the source.lost (baseline.rejected) event: the unit's start limit is
+        set so that this keeps retrying."""
         fresh = self._clock() - self._last_progress < parts.config.source.stall_timeout
-        return fresh and all(s.healthy for s in parts.sinks)
+        return fresh and not self.rejecting and all(s.healthy for s in parts.sinks)

@@ -140,7 +140,8 @@ def test_evidence_off_keeps_no_spool(tmp_path: Path, baseline_file: Path):
     assert spool.min_interval_s == 600.0 and spool.root == tmp_path / "state/evidence"
 
 
-def test_sinks_come_from_the_config_then_the_extra_ones(tmp_path: Path, baseline_file: Path):
+def test_the_extra_sinks_come_first_then_the_config_ones(tmp_path: Path, baseline_file: Path):
+    """The MQTT outbox commits before the JSON-lines file: a line in the file is never an undelivered event."""
     extra = ConsoleSink()
     cfg = agent_config(
         tmp_path,
@@ -148,7 +149,7 @@ def test_sinks_come_from_the_config_then_the_extra_ones(tmp_path: Path, baseline
         sinks={"console": {"enabled": True}, "jsonl": {"path": str(tmp_path / "e.jsonl")}},
     )
     sinks = build_sinks(cfg, workshop(cfg, make_sinks=lambda c, paths, seq: [extra]))
-    assert [type(s) for s in sinks] == [ConsoleSink, JsonlSink, ConsoleSink] and sinks[2] is extra
+    assert [type(s) for s in sinks] == [ConsoleSink, JsonlSink, ConsoleSink] and sinks[0] is extra
 
 
 def test_activations_need_a_baseline_with_the_group(tmp_path: Path, baseline_file: Path):

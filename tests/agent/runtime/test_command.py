@@ -69,8 +69,8 @@ def test_a_configuration_error_exits_2_naming_the_key(root_logging, tmp_path: Pa
     assert f"camdrift run: configuration error: {cfg}: analysis.max_fps" in capsys.readouterr().err
 
 
-def test_check_config_without_a_baseline_yet(root_logging, tmp_path: Path, capsys):
+def test_check_config_without_a_baseline_yet_exits_2_as_the_start_would(root_logging, tmp_path: Path, capsys):
     args = ["run", "--check-config", "--source", "shm:a", "--baseline", str(tmp_path / "b.npz")]
-    assert run(parser().parse_args(args)) == 0
-    out = capsys.readouterr().out
-    assert "configuration OK: camera cam0, source shm:a" in out and "no baseline at" in out
+    assert run(parser().parse_args(args + ["--state-dir", str(tmp_path / "state")])) == 2
+    err = capsys.readouterr().err
+    assert f"camdrift run: configuration error: command line: baseline.path: no baseline at {tmp_path}" in err

@@ -40,3 +40,23 @@ def test_each_jump_back_adds_to_the_offset():
     line.place(frame(0.0), last=10.0, step=1.0)  # offset 11
     assert line.place(frame(0.0), last=15.0, step=1.0).stream_time == pytest.approx(16.0)
     assert line.offset == pytest.approx(16.0)
+
+
+def test_a_saved_state_is_restored_for_its_own_source_only(tmp_path):
+    from camdrift.agent.runtime.continuity import record_state_source, source_identity, state_source_problem
+
+    state, record = tmp_path / "engine-state.npz", tmp_path / "engine-state.source.json"
+    video = tmp_path / "a.avi"
+    video.write_bytes(b"frames")
+    a = source_identity(f"video:{video}")
+    assert a.startswith(f"video:{video}") and a == source_identity(f"video:{tmp_path}/./a.avi")
+    assert source_identity("shm:line7") == "shm:line7"
+    state.write_bytes(b"state of a")
+    assert "no record" in state_source_problem(state, record, a)  # an older agent's state: not trusted
+    record_state_source(state, record, a)
+    assert state_source_problem(state, record, a) is None
+    assert "belongs to the source" in state_source_problem(state, record, source_identity("video:b.avi"))
+    state.write_bytes(b"a newer state, killed before its record was written")
+    assert "another state file" in state_source_problem(state, record, a)
+    video.write_bytes(b"another recording at the same path")
+    assert source_identity(f"video:{video}") != a

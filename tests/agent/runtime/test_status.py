@@ -94,3 +94,18 @@ def test_health_needs_fresh_frames_and_healthy_sinks(tmp_path: Path, baseline_fi
     assert board.healthy(parts)
     sink._healthy = False  # e.g. the MQTT thread died
     assert not board.healthy(parts)
+
+
+def test_ok_only_while_frames_are_analysed(tmp_path: Path, baseline_file: Path):
+    cfg = agent_config(tmp_path, baseline_file)
+    parts = assemble(cfg, checked_baseline(cfg), workshop(cfg))
+    board = StatusBoard(started_at=0.0, clock=Clock())
+    assert board.line(parts, "shm:line7 [lost]").startswith("waiting for the source shm:line7 [lost];")
+    assert board.healthy(parts)
+    f = frames(1)[0]
+    reason = "resolution 320x240 differs from the baseline's 160x120"
+    became = [board.frame_refused(reason) for _ in range(4)]
+    assert became == [False, False, True, False]  # the event once, after REJECT_AFTER refusals in a row
+    assert board.line(parts).startswith(f"frames refused: {reason};") and not board.healthy(parts)
+    parts.pipeline.analyse(f)
+    assert board.frame_analysed() and board.healthy(parts) and board.line(parts).startswith("ok;")
