@@ -12,7 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from camdrift.agent.config.checks import checked, in_range, nonempty, pattern, source_uri, via_topics
+from camdrift.agent.config.checks import (
+    checked,
+    in_range,
+    nonempty,
+    number_triple,
+    pattern,
+    source_uri,
+    via_topics,
+)
 
 
 class ConfigSection:
@@ -39,9 +47,9 @@ class SourceConfig(ConfigSection):
     pixel_format: PixelFormat = "bgr8"
     bit_depth: int | None = checked(in_range(9, 16), None)  # gray16 only
     roi: Roi | None = None  # (x, y, w, h) pixels
-    stall_timeout: float = checked(in_range(0, 3600, lo_open=True), 10.0)  # s
-    backoff_initial: float = checked(in_range(0, 3600, lo_open=True), 0.5)  # s
-    backoff_max: float = checked(in_range(0, 86400, lo_open=True), 30.0)  # s
+    stall_timeout: float = checked(in_range(0, 3600, lo_open=True, floor=1e-3), 10.0)  # s
+    backoff_initial: float = checked(in_range(0, 3600, lo_open=True, floor=1e-3), 0.5)  # s
+    backoff_max: float = checked(in_range(0, 86400, lo_open=True, floor=1e-3), 30.0)  # s
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
@@ -65,8 +73,10 @@ class SourceConfig(ConfigSection):
 
 @dataclass(frozen=True)
 class AnalysisConfig(ConfigSection):
-    max_fps: float = checked(in_range(0, 120, lo_open=True), 5.0)  # analysed frames per second of stream time
-    cpu_budget: float = checked(in_range(0, 1, lo_open=True), 0.15)  # fraction of one core
+    max_fps: float = checked(
+        in_range(0, 120, lo_open=True, floor=1e-3), 5.0
+    )  # analysed frames per second of stream time
+    cpu_budget: float = checked(in_range(0, 1, lo_open=True, floor=1e-3), 0.15)  # fraction of one core
     stride: int = checked(in_range(1, 64), 1)  # pixel stride
     numba_threads: int = checked(in_range(1, 64), 1)
 
@@ -119,6 +129,9 @@ class MqttConfig(ConfigSection):
     tls_insecure: bool = False
     protocol: Literal["5", "3.1.1"] = "5"
     keepalive: int = checked(in_range(5, 65535), 30)  # s
+    # s: the first wait after the broker is lost, and the cap of the doubling waits
+    reconnect_min_s: float = checked(in_range(0, 3600, lo_open=True, floor=1e-3), 0.5)
+    reconnect_max_s: float = checked(in_range(0, 3600, lo_open=True, floor=1e-3), 4.0)
     outbox_max_rows: int = checked(in_range(1, 10**9), 100_000)
     outbox_max_bytes: int = checked(in_range(1 << 16, 1 << 40), 64 << 20)
 
@@ -128,6 +141,8 @@ class MqttConfig(ConfigSection):
             out.append(("password_file", "needs username"))
         if self.tls_key is not None and self.tls_cert is None:
             out.append(("tls_key", "needs tls_cert (the client certificate)"))
+        if self.reconnect_max_s < self.reconnect_min_s:
+            out.append(("reconnect_max_s", f"must be >= reconnect_min_s ({self.reconnect_min_s:g})"))
         return out
 
 
@@ -138,9 +153,6 @@ class EvidenceConfig(ConfigSection):
     rate: float = checked(
         in_range(0, 3600), 12.0
     )  # captures per hour of one episode at most (flags: each kept)
-
-
-_TRIPLE = r"\s*[-+0-9.eE]+\s*,\s*[-+0-9.eE]+\s*,\s*[-+0-9.eE]+\s*"
 
 
 def triple(text: str) -> tuple[float, float, float]:
@@ -168,8 +180,8 @@ class ActivationsConfig(ConfigSection):
     crop: Roi | None = None  # (x, y, w, h) frame pixels cut before resizing; None: whole frame
     colour: Literal["rgb", "bgr"] = "rgb"  # channel order the model expects
     scale: float = checked(in_range(0, 1e6, lo_open=True), 1.0 / 255.0)  # multiplies 0..255 pixel values
-    mean: str = checked(pattern(_TRIPLE, "three comma-separated numbers"), "0.485, 0.456, 0.406")
-    std: str = checked(pattern(_TRIPLE, "three comma-separated numbers"), "0.229, 0.224, 0.225")
+    mean: str = checked(number_triple, "0.485, 0.456, 0.406")
+    std: str = checked(number_triple, "0.229, 0.224, 0.225")
     layout: Literal["nchw", "nhwc"] = "nchw"  # input tensor layout
     dtype: Literal["float32", "float16", "uint8"] = "float32"  # input tensor dtype
 

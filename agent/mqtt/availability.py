@@ -8,9 +8,17 @@ connects at any time sees whether the agent is there. Three moments write it:
 - the **birth message** (``online``), published as soon as the broker accepts a connection;
 - the **goodbye** (``offline``), published on a clean stop before disconnecting (a clean DISCONNECT makes the
   broker discard the will, so the agent says it itself).
+
+The birth message opens the **birth set**: on every accepted connection the agent publishes ``online`` and then
+the newest copy of each latest-value topic (``status``, ``state``) it has sent, unless a newer copy still waits
+in the outbox (it goes out next anyway). So a broker that restarted without persistence (and lost its retained
+messages) shows a late subscriber the whole truth again, not only the topics that happened to change since.
+:class:`LatestCopies` keeps those copies.
 """
 
 from __future__ import annotations
+
+import threading
 
 import paho.mqtt.client as mqtt
 
@@ -38,3 +46,23 @@ class Availability:
     def offline(self, client: mqtt.Client) -> mqtt.MQTTMessageInfo:
         """Publish the goodbye of a clean stop; wait for ``is_published()`` before disconnecting."""
         return client.publish(self.topic, OFFLINE, qos=QOS, retain=True)
+
+
+class LatestCopies:
+    """The newest payload sent per latest-value topic (``status``, ``state``), for the birth set (thread-safe:
+    the engine thread records, the connection thread reads). ``created`` is the wall time (s) of the record.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._copies: dict[str, tuple[bytes, str, float]] = {}
+
+    def record(self, topic: str, payload: bytes, kind: str, created: float) -> None:
+        """``payload`` (of topic kind ``kind``) is now the newest truth of ``topic``."""
+        with self._lock:
+            self._copies[topic] = (payload, kind, created)
+
+    def items(self) -> list[tuple[str, bytes, str, float]]:
+        """``(topic, payload, kind, created)`` of every topic, in the order they were first recorded."""
+        with self._lock:
+            return [(t, p, k, c) for t, (p, k, c) in self._copies.items()]

@@ -5,6 +5,9 @@ Used by the sink's connection thread only (not thread-safe). A row leaves the ou
 PUBACK, MQTT 5) is discarded and logged; a metrics row older than its expiry is discarded unsent. Rows created
 before the current connection was accepted are marked ``replayed`` (they waited through an outage or a
 restart), so subscribers can tell a late message from a live one.
+
+On each accepted connection :meth:`Delivery.birth` publishes the birth set's latest-value copies (see
+:mod:`camdrift.agent.mqtt.availability`); they are not outbox rows, so their acknowledgements settle nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from camdrift.agent.mqtt.outbox import Outbox, OutboxRow
+from camdrift.agent.mqtt.availability import LatestCopies
+from camdrift.agent.mqtt.outbox import PRIORITY, Outbox, OutboxRow
 from camdrift.agent.mqtt.settings import MqttSettings
 from camdrift.agent.mqtt.window import InflightWindow
 from camdrift.agent.output.events import MESSAGE_TYPES, mark_replayed
@@ -49,6 +53,24 @@ class Delivery:
         """The broker accepted a connection at wall time ``since``: scan the outbox again from the oldest row."""
         self._connected_since = since
         self._window.rescan()
+
+    def birth(self, client: mqtt.Client, copies: LatestCopies, qos: int = 1) -> int:
+        """Publish (retained, at ``qos``) the newest copy of each latest-value topic that has no copy waiting
+        in the outbox; returns how many. Copies older than the connection are marked ``replayed``."""
+        waiting = self._outbox.retained_topics()
+        now = self._clock()
+        n = 0
+        for topic, payload, kind, created in copies.items():
+            if topic in waiting:
+                continue  # a newer copy waits in the outbox and goes out next
+            row = OutboxRow(0, topic, payload, qos, True, kind, PRIORITY.get(kind, 0), created, None)
+            if created < self._connected_since:
+                payload = mark_replayed(payload)
+            info = client.publish(topic, payload, qos=qos, retain=True, properties=self._properties(row, now))
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                break  # the connection went away again; the next connection publishes the birth set again
+            n += 1
+        return n
 
     def connection_lost(self) -> None:
         """QoS 0 rows paho had not written are gone with the socket; QoS 1 rows stay with paho."""

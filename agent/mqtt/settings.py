@@ -8,8 +8,10 @@ settings can leak it into a log.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,15 +28,22 @@ class MqttConfigError(RuntimeError):
 class MqttSettings:
     """Everything the sink needs to reach the broker (times in seconds).
 
+    ``client_id`` None means :func:`default_client_id` of ``site`` and the camera: fixed, so a restarted agent
+    takes its old session over at the broker (whose last will then fires at once, before the new birth message,
+    instead of ~1.5 keepalives later over the live agent).
     ``port`` None means 8883 with TLS, 1883 without. TLS is on when ``tls`` is true or ``tls_ca`` is set (no
     ``tls_ca``: the system's CAs). The server's hostname is verified unless ``tls_verify_hostname`` is false.
     ``inflight`` bounds messages handed to the broker and not yet acknowledged; ``metrics_expiry_s`` is the
     lifetime of a metrics message (older ones are discarded from the outbox, and MQTT 5 brokers expire them).
+    Reconnect attempts back off from ``reconnect_min_s``, doubling up to ``reconnect_max_s``, each wait drawn
+    at random from [half, all] of the current step (jitter), so the agent is back at most ``reconnect_max_s``
+    (plus the attempt itself) after the broker returns.
     """
 
     host: str
     port: int | None = None
     prefix: str = "camdrift/default"
+    site: str = "default"
     protocol: str = "5"
     client_id: str | None = None
     keepalive_s: int = 30
@@ -47,8 +56,8 @@ class MqttSettings:
     tls_key: Path | None = None
     tls_key_password_file: Path | None = None
     tls_verify_hostname: bool = True
-    reconnect_min_s: float = 1.0
-    reconnect_max_s: float = 60.0
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 4.0
     inflight: int = 20
     metrics_expiry_s: float = 600.0
 
@@ -68,9 +77,9 @@ class MqttSettings:
             raise ValueError("an mqtt password needs a username")
         if self.tls_key is not None and self.tls_cert is None:
             raise ValueError("mqtt tls_key needs tls_cert (the client certificate)")
-        if not 0 < self.reconnect_min_s <= self.reconnect_max_s:
+        if not 0 < self.reconnect_min_s <= self.reconnect_max_s <= 3600:
             raise ValueError(
-                f"need 0 < reconnect_min_s <= reconnect_max_s, got {self.reconnect_min_s}, {self.reconnect_max_s}"
+                f"need 0 < reconnect_min_s <= reconnect_max_s <= 3600, got {self.reconnect_min_s}, {self.reconnect_max_s}"
             )
         if not 1 <= self.inflight <= 65535:
             raise ValueError(f"mqtt inflight must be 1..65535, got {self.inflight}")
@@ -92,6 +101,43 @@ class MqttSettings:
         """``host:port`` for messages."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.broker_port}"
+
+
+_CLIENT_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+CLIENT_ID_MAX = 128  # characters; MQTT 5 servers accept longer ids, but many cap them near here
+
+
+def default_client_id(site: str, camera: str) -> str:
+    """``camdrift-<site>-<camera>``: one fixed id per camera and site, so the broker hands a restarted agent its
+    old session (and fires the stale will at once) instead of keeping two sessions.
+
+    Characters outside ``A-Za-z0-9_.-`` become ``_``; an id longer than :data:`CLIENT_ID_MAX` is cut and ends
+    in 8 hex digits of its SHA-256, so two long names still differ.
+
+    >>> default_client_id("plant 1", "line3-top")
+    'camdrift-plant_1-line3-top'
+    """
+    full = f"camdrift-{site}-{camera}"
+    safe = _CLIENT_ID_UNSAFE.sub("_", full)
+    if len(safe) <= CLIENT_ID_MAX:
+        return safe
+    digest = hashlib.sha256(full.encode("utf-8")).hexdigest()[:8]
+    return f"{safe[: CLIENT_ID_MAX - 9]}-{digest}"
+
+
+def backoff_delays(min_s: float, max_s: float, draw: Callable[[], float]) -> Iterator[float]:
+    """Waits (s) between reconnect attempts: steps doubling from ``min_s`` up to ``max_s``, each wait a random
+    fraction in [0.5, 1] of its step (``draw()`` in [0, 1)), so agents that lost the broker together do not
+    all come back in the same instant.
+
+    >>> import itertools
+    >>> [round(d, 2) for d in itertools.islice(backoff_delays(0.5, 4.0, lambda: 1.0), 6)]
+    [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    """
+    step = min_s
+    while True:
+        yield step * (0.5 + 0.5 * draw())
+        step = min(2 * step, max_s)
 
 
 _BROKER = re.compile(r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]\s]+))(?::(?P<port>[0-9]{1,5}))?")

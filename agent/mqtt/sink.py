@@ -10,8 +10,15 @@ to paho in order (:class:`~camdrift.agent.mqtt.delivery.Delivery`, at most ``inf
 deletes a row when its PUBACK arrives (for QoS 0 metrics, when written to the socket). While the broker is away
 the rows wait on disk; paho resends the ones it already holds when the connection returns, then the rest follow.
 
-The thread calls ``connect()`` itself (the exception says what went wrong) and backs off between attempts,
-doubling from ``reconnect_min_s`` to ``reconnect_max_s`` (back to the minimum after an accepted connection).
+The client id is fixed per site and camera by default (``camdrift-<site>-<camera>``,
+:func:`~camdrift.agent.mqtt.settings.default_client_id`), so after a power cut that left the broker's side of
+the old TCP connection open, the restarted agent takes the session over: the broker fires the stale will at
+once, before the new birth set, instead of ~1.5 keepalives later over the live agent.
+
+On every accepted connection the birth set goes out: ``online``, then the newest status and state (see
+:mod:`camdrift.agent.mqtt.availability`). The thread calls ``connect()`` itself (the exception says what went
+wrong) and backs off between attempts, doubling from ``reconnect_min_s`` to ``reconnect_max_s`` with jitter
+(:func:`~camdrift.agent.mqtt.settings.backoff_delays`; back to the minimum after an accepted connection).
 An exception in a callback or in the thread is caught, logged, counted, makes :attr:`MqttSink.healthy` false
 for the watchdog and resets the connection, instead of silently ending the thread.
 """
@@ -19,18 +26,18 @@ for the watchdog and resets the connection, instead of silently ending the threa
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import paho.mqtt.client as mqtt
 
-from camdrift.agent.mqtt.availability import Availability
+from camdrift.agent.mqtt.availability import Availability, LatestCopies
 from camdrift.agent.mqtt.connection import Connection, Health
 from camdrift.agent.mqtt.delivery import Delivery
 from camdrift.agent.mqtt.outbox import Outbox
-from camdrift.agent.mqtt.settings import MqttSettings
+from camdrift.agent.mqtt.settings import MqttSettings, backoff_delays, default_client_id
 from camdrift.agent.mqtt.topics import topic, validate_camera_id
 from camdrift.agent.output.events import Envelope, Message, Sequencer, encode
 from camdrift.agent.output.sinks import Backlog
@@ -71,8 +78,10 @@ class MqttSink:
         self.sequencer = sequencer
         availability = Availability(settings.prefix, camera_id)
         self.availability_topic = availability.topic
-        self.client_id = settings.client_id or f"camdrift-{camera_id}-{uuid.uuid4().hex[:8]}"
+        self.client_id = settings.client_id or default_client_id(settings.site, self.camera_id)
         self._availability = availability
+        self._clock = clock
+        self._latest = LatestCopies()
         self._thread: threading.Thread | None = None
         self._stop_requested = threading.Event()
         self._drain_s = 0.0
@@ -113,9 +122,11 @@ class MqttSink:
         qos, retain = DELIVERY[kind]
         expiry = self.settings.metrics_expiry_s if kind == "metrics" else None
         payload = encode(message, envelope) if envelope is not None else self.sequencer.encode(message)
-        return self.outbox.put(
-            topic(self.settings.prefix, self.camera_id, kind), payload, qos, retain, kind, expiry_s=expiry
-        )
+        name = topic(self.settings.prefix, self.camera_id, kind)
+        row = self.outbox.put(name, payload, qos, retain, kind, expiry_s=expiry)
+        if retain:
+            self._latest.record(name, payload, kind, self._clock())
+        return row
 
     def stop(self, drain_s: float = 5.0, timeout_s: float = 10.0) -> None:
         """Stop cleanly: deliver what is queued for up to ``drain_s``, publish ``offline``, disconnect.
@@ -177,8 +188,11 @@ class MqttSink:
 
     # -- the connection thread ------------------------------------------------------------------------------
 
+    def _backoff(self) -> Iterator[float]:
+        return backoff_delays(self.settings.reconnect_min_s, self.settings.reconnect_max_s, random.random)
+
     def _main(self) -> None:
-        delay = self.settings.reconnect_min_s
+        delays = self._backoff()
         while not self._stop_requested.is_set():
             accepted = False
             try:
@@ -194,9 +208,8 @@ class MqttSink:
             if self._stop_requested.is_set():
                 break
             if accepted:
-                delay = self.settings.reconnect_min_s
-            self._sleep(delay)
-            delay = min(2 * delay, self.settings.reconnect_max_s)
+                delays = self._backoff()
+            self._sleep(next(delays))
         self._connection.mark_down()
 
     def _run_connection(self, client: mqtt.Client) -> bool:
@@ -207,7 +220,9 @@ class MqttSink:
             rc = connection.step(client)
             self._health.beat()
             self._delivery.settle(connection.take_acks())
-            accepted = accepted or connection.connected
+            if connection.connected and not accepted:  # CONNACK: "online" went out; the rest of the birth set
+                accepted = True
+                self._delivery.birth(client, self._latest)
             if rc != mqtt.MQTT_ERR_SUCCESS or connection.reset_requested:
                 connection.lost(rc)
                 self._delivery.connection_lost()

@@ -5,8 +5,10 @@ in :mod:`camdrift.agent.output.messages` and importable from here). :func:`encod
 point: it adds the envelope assigned by a :class:`Sequencer` (``schema``, ``event_id``, ``boot_id``, ``seq``,
 ``time``, ``replayed``) and produces the UTF-8 JSON payload described by ``agent/schema/messages.schema.json``.
 
-``seq`` counts from 1 per (boot, camera, message type), so a subscriber of one topic sees consecutive numbers
-and a gap means a lost message; ``event_id`` (uuid4 hex) makes at-least-once duplicates harmless.
+``seq`` counts from 1 per (boot, camera, message type): each topic is its own stream. On the events stream every
+message is delivered, so a gap means a lost event; state and status are latest-value streams (the outbox keeps
+only the newest waiting copy per topic), so their ``seq`` increases but may skip; metrics may skip too (QoS 0,
+expiring). ``event_id`` (uuid4 hex) makes at-least-once duplicates harmless.
 
 >>> seq = Sequencer(boot_id="b" * 32, clock=lambda: 0.0)
 >>> ev = Event(kind="drift.started", camera_id="cam1", frame_index=42, stream_time=1.4, episode_id="e1",

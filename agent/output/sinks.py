@@ -3,6 +3,10 @@
 Every sink takes the agent's messages (:mod:`camdrift.agent.output.events`) through ``send(message, envelope)``; the MQTT
 sink (:class:`camdrift.agent.mqtt.sink.MqttSink`) has the same shape. The agent assigns each message one envelope
 and hands the same one to every sink, so a message keeps its ``event_id`` and ``seq`` whichever sink carried it.
+
+Order (one rule for every message): the durable MQTT outbox first, then the JSON-lines file, then the console
+(``camdrift.agent.runtime.assembly.build_sinks``). So a kill between two sinks can leave an event in the outbox
+that the file lacks (it is still delivered), never a line in the file that never reaches MQTT.
 """
 
 from __future__ import annotations

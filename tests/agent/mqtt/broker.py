@@ -146,10 +146,16 @@ def make_pki(directory: Path) -> Pki:
 
 
 class Mosquitto:
-    """One broker on a free port of 127.0.0.1, restartable on the same port with the same persistence."""
+    """One broker on a free port of 127.0.0.1, restartable on the same port with the same persistence
+    (``persistence=False``: a restart forgets every retained message and session)."""
 
     def __init__(
-        self, directory: Path, *, users: dict[str, str] | None = None, pki: Pki | None = None
+        self,
+        directory: Path,
+        *,
+        users: dict[str, str] | None = None,
+        pki: Pki | None = None,
+        persistence: bool = True,
     ) -> None:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -164,10 +170,10 @@ class Mosquitto:
             "user root" if _is_root() else "",
             # Persistence with a save after every change keeps a persistent subscriber's session (and its
             # queued QoS 1 messages) across a SIGKILL of the broker, so tests need no timing luck.
-            "persistence true",
-            f"persistence_location {self.dir}/",
-            "autosave_interval 1",
-            "autosave_on_changes true",
+            "persistence true" if persistence else "persistence false",
+            f"persistence_location {self.dir}/" if persistence else "",
+            "autosave_interval 1" if persistence else "",
+            "autosave_on_changes true" if persistence else "",
             "log_dest stderr",
             "log_type error",
             "log_type warning",

@@ -39,23 +39,27 @@ class Publisher:
         camera: str = "cam-1",
         prefix: str = "camdrift/test",
         outbox: Path | None = None,
+        max_rows: int = 100_000,
         **settings: Any,
     ) -> None:
+        """``settings`` override MqttSettings fields; a None value removes the helper's default (so the
+        sink's own default applies, e.g. ``reconnect_min_s=None``)."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.camera = camera
         self.log = workdir / f"publisher-{camera}.log"
+        fields = {
+            "host": "127.0.0.1",
+            "port": port,
+            "prefix": prefix,
+            "reconnect_min_s": 0.1,
+            "reconnect_max_s": 0.5,
+            "keepalive_s": 5,
+        } | {k: (str(v) if isinstance(v, Path) else v) for k, v in settings.items()}
         cfg = {
             "camera": camera,
             "outbox": str(outbox or workdir / f"outbox-{camera}.sqlite"),
-            "settings": {
-                "host": "127.0.0.1",
-                "port": port,
-                "prefix": prefix,
-                "reconnect_min_s": 0.1,
-                "reconnect_max_s": 0.5,
-                "keepalive_s": 5,
-            }
-            | {k: (str(v) if isinstance(v, Path) else v) for k, v in settings.items()},
+            "max_rows": max_rows,
+            "settings": {k: v for k, v in fields.items() if v is not None},
         }
         self.outbox_path = Path(cfg["outbox"])
         config = workdir / f"publisher-{camera}.json"

@@ -1,10 +1,12 @@
-"""Measure the MQTT sink (a script, not a test): events/s to a local mosquitto, outbox size per 10,000 events.
+"""Measure the MQTT sink (a script, not a test): events/s to a local mosquitto, outbox size per 10,000 events
+(realistic ``drift.updated`` payloads, ~3.2 kB of JSON each).
 
 Usage: ``.venv/bin/python -m tests.agent.mqtt.measure_sink [N]`` from the repository root.
 """
 
 from __future__ import annotations
 
+import random
 import sys
 import tempfile
 import time
@@ -16,19 +18,46 @@ from camdrift.agent.mqtt.sink import MqttSink
 from camdrift.agent.output.events import Event, Sequencer
 from tests.agent.mqtt.broker import Mosquitto
 
+_CAUSES = (
+    ("lighting", "mean luma -15% since baseline, uniform across the frame: lighting"),
+    (
+        "gamma",
+        "midtones -16%, shadows -16%, highlights -14% (tone curve exponent x1.02), black and white hold",
+    ),
+    ("smudge", "local sharpness down in 8 of 16 cells (worst cell -7 sd): smudge or partial occlusion"),
+    ("white_balance", "R/G +4%, B/G -1.6%: warmer light / white balance"),
+    (
+        "content",
+        "histograms moved (PSI up to 0.928) while the scene's low-level statistics hold: content changed",
+    ),
+    ("camera_moved", "image shifted 0 px right, 0 px up: camera moved"),
+    ("defocus", "sharpness -19%, noise -11%, over 50% of the frame: defocus or dirty lens"),
+    ("noise", "noise -11%, tones -15%: sensor noise / gain setting"),
+)
+
+
+_STATS = ("brightness", "contrast", "sharpness", "noise", "rg", "bg", "under_exposed", "over_exposed")
+_STATS += tuple(f"luma_p{p}" for p in (10, 25, 50, 75, 90))
+_NUMBERS = ["score", "threshold"]
+_NUMBERS += [f"{d}.{c}" for c in ("blue", "green", "red", "luma") for d in ("psi", "js", "w1")]
+_NUMBERS += [f"{k}.{s}" for s in _STATS for k in ("z", "rel")] + ["shift_x_px", "shift_y_px"]
+_NUMBERS += [f"cusum.{s}" for s in _STATS]
+
 
 def _event(i: int) -> Event:
+    """A ``drift.updated`` as the agent publishes it: 8 causes and 55 numbers (full float precision)."""
+    rng = random.Random(i)
     return Event(
         kind="drift.updated",
         camera_id="cam-1",
         frame_index=i,
         stream_time=i / 25,
-        episode_id="ep-1",
-        group="exposure",
-        severity="warning",
-        summary="mean luminance 18% below baseline",
-        causes=(("mean_shift", "mean luminance moved", 2.5),),
-        numbers={"psi": 0.31, "threshold": 0.2},
+        episode_id="b49cb66fc0de1ad2",
+        group="shift.luma_p50",
+        severity="critical",
+        summary=_CAUSES[0][1],
+        causes=tuple((code, text, rng.random() * 6) for code, text in _CAUSES),
+        numbers={name: rng.gauss(0, 10) for name in _NUMBERS},
         evidence_id=None,
     )
 

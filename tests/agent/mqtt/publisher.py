@@ -6,7 +6,10 @@ Reads one JSON command per line on stdin and answers one JSON line on stdout:
 
 - ``{"op": "events", "n": N, "start": F, "dt": S}``: N drift events, frame_index F.., stream_time step S;
   answers the event ids in order
-- ``{"op": "status"}``, ``{"op": "state"}``, ``{"op": "metrics"}``: one message of that type
+- ``{"op": "status"}``, ``{"op": "state", "score": F}``, ``{"op": "metrics"}``: one message of that type;
+  answers its event id
+- ``{"op": "mixed", "n": N, "states": K}``: N rounds of one event then K states, as fast as the sink takes
+  them; answers the event ids and the state ids in order
 - ``{"op": "info"}``: connected, healthy, last_error, pending, dropped
 - ``{"op": "stop", "drain": S}``: clean stop (publishes ``offline``), then exit
 """
@@ -36,6 +39,19 @@ class RecordingSequencer(Sequencer):
         payload = super().encode(message)
         self.last_id = json.loads(payload)["event_id"]
         return payload
+
+
+def _state(camera: str, frame: int, score: float) -> State:
+    return State(
+        camera_id=camera,
+        frame_index=frame,
+        stream_time=float(frame),
+        baseline_id="bl-1",
+        groups=(
+            GroupState("exposure", "drift", "ep-1", score, 0.2, 12.0),
+            GroupState("focus", "ok", None, 0.01, 0.2, 0.0),
+        ),
+    )
 
 
 def main() -> int:
@@ -109,21 +125,22 @@ def main() -> int:
                     outbox_dropped=outbox.dropped,
                 )
             )
-            answer({"ok": True})
+            answer({"ok": True, "id": seq.last_id})
         elif op == "state":
-            sink.send(
-                State(
-                    camera_id=camera,
-                    frame_index=frame,
-                    stream_time=float(frame),
-                    baseline_id="bl-1",
-                    groups=(
-                        GroupState("exposure", "drift", "ep-1", 0.31, 0.2, 12.0),
-                        GroupState("focus", "ok", None, 0.01, 0.2, 0.0),
-                    ),
+            sink.send(_state(camera, frame, cmd.get("score", 0.31)))
+            answer({"ok": True, "id": seq.last_id})
+        elif op == "mixed":
+            ids, states = [], []
+            for i in range(cmd["n"]):
+                frame += 1
+                sink.send(
+                    Event(kind="drift.updated", camera_id=camera, frame_index=frame, stream_time=float(frame))
                 )
-            )
-            answer({"ok": True})
+                ids.append(seq.last_id)
+                for k in range(cmd["states"]):
+                    sink.send(_state(camera, frame, 0.3 + 0.001 * (i * cmd["states"] + k)))
+                    states.append(seq.last_id)
+            answer({"ids": ids, "states": states})
         elif op == "metrics":
             sink.send(
                 Metrics(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import paho.mqtt.client as mqtt
 import pytest
 
-from camdrift.agent.mqtt.availability import Availability
+from camdrift.agent.mqtt.availability import Availability, LatestCopies
 from tests.agent.mqtt.broker import Mosquitto
 from tests.agent.mqtt.collector import Collector
 
@@ -60,3 +60,11 @@ def test_names_are_checked() -> None:
         Availability("camdrift/t", "cam/1")
     with pytest.raises(ValueError, match="wildcard"):
         Availability("camdrift/#", "cam-1")
+
+
+def test_latest_copies_keep_the_newest_payload_per_topic_in_first_seen_order() -> None:
+    copies = LatestCopies()
+    copies.record("p/c/status", b"s1", "status", 1.0)
+    copies.record("p/c/state", b"t1", "state", 2.0)
+    copies.record("p/c/status", b"s2", "status", 3.0)
+    assert copies.items() == [("p/c/status", b"s2", "status", 3.0), ("p/c/state", b"t1", "state", 2.0)]

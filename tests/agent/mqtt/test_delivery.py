@@ -10,6 +10,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
+from camdrift.agent.mqtt.availability import LatestCopies
 from camdrift.agent.mqtt.delivery import Delivery
 from camdrift.agent.mqtt.outbox import Outbox
 from camdrift.agent.mqtt.settings import MqttSettings
@@ -153,3 +154,22 @@ def test_without_a_connection_qos0_rows_wait_and_qos1_rows_stay_with_paho(outbox
     client.rc = mqtt.MQTT_ERR_QUEUE_SIZE
     with pytest.raises(RuntimeError, match="paho refused to queue outbox row"):
         delivery.pump(client)  # type: ignore[arg-type]
+
+
+def test_the_birth_set_republishes_the_newest_copies_unless_a_newer_one_waits(outbox: Outbox) -> None:
+    clock = Clock()
+    delivery = _delivery(outbox, clock)
+    copies = LatestCopies()
+    status = json.dumps({"schema": "camdrift.status/1", "replayed": False}).encode()
+    state = json.dumps({"schema": "camdrift.state/1", "replayed": False}).encode()
+    copies.record("camdrift/t/cam-1/status", status, "status", clock.now - 5)
+    copies.record("camdrift/t/cam-1/state", state, "state", clock.now - 5)
+    outbox.put("camdrift/t/cam-1/state", state, 1, True, "state")  # a copy waits: it goes out with the rows
+    client = RecordingClient()
+    delivery.new_connection(clock())
+    assert delivery.birth(client, copies) == 1  # type: ignore[arg-type]
+    ((topic, payload, qos, retain, _),) = client.published
+    assert (topic, qos, retain) == ("camdrift/t/cam-1/status", 1, True)
+    assert json.loads(payload)["replayed"] is True  # made before this connection
+    outbox.ack(*(r.id for r in outbox.peek_batch()))
+    assert delivery.birth(client, copies) == 2  # type: ignore[arg-type]

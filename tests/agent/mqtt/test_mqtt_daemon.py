@@ -18,6 +18,7 @@ from tests.agent.mqtt.collector import Collector
 from tests.agent.mqtt.helpers import validator
 
 CAMDRIFT = [sys.executable, "-m", "camdrift.agent.cli", "run"]
+KILLPOINT = [sys.executable, str(Path(__file__).with_name("killpoint.py"))]
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +150,27 @@ def test_last_will_marks_a_dead_agent_offline(broker: Mosquitto, baseline_file: 
     finally:
         agent.kill()
         col.close()
+
+
+def test_a_kill_between_the_sinks_never_leaves_an_event_only_in_the_jsonl_file(
+    broker: Mosquitto, baseline_file: Path, tmp_path: Path
+) -> None:
+    col = Collector(broker.port, "camdrift/default/cam1/events")
+    try:
+        killed = subprocess.run(
+            KILLPOINT + agent_args(baseline_file, tmp_path, broker.port, None),
+            capture_output=True,
+            timeout=60,
+            cwd=Path(__file__).parents[3],
+        )
+        assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+        res = subprocess.run(  # the restart delivers what the outbox holds, then runs 50 frames and stops
+            CAMDRIFT + agent_args(baseline_file, tmp_path, broker.port, 50), capture_output=True, timeout=60
+        )
+        assert res.returncode == 0, res.stderr[-2000:]
+        in_file = [d["event_id"] for d in read_jsonl(tmp_path / "events.jsonl") if "kind" in d]
+        msgs = col.wait_for(lambda m: {x.doc["event_id"] for x in m} >= set(in_file), timeout=10)
+    finally:
+        col.close()
+    delivered = {m.doc["event_id"] for m in msgs}
+    assert in_file and set(in_file) <= delivered  # every line in the file reached MQTT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -72,6 +73,58 @@ def test_full_outbox_drops_metrics_first_then_oldest_and_counts_it(tmp_path: Pat
         assert box.dropped == {"events": 1, "metrics": 3}
     with Outbox(path, max_rows=4) as box:
         assert box.dropped == {"events": 1, "metrics": 3}  # persisted
+
+
+def test_full_outbox_never_evicts_status_or_state_metrics_go_first_then_oldest_events(tmp_path: Path) -> None:
+    with Outbox(tmp_path / "o.sqlite", max_rows=4) as box:
+        _put(box, "state", b"t1")
+        _put(box, "status", b"s1")
+        _put(box, "metrics", b"m1")
+        _put(box, "events", b"e1")
+        _put(box, "events", b"e2")  # full: the metric goes, not the state or status
+        assert [r.payload for r in box.peek_batch()] == [b"t1", b"s1", b"e1", b"e2"]
+        _put(box, "events", b"e3")  # then the oldest event
+        assert [r.payload for r in box.peek_batch()] == [b"t1", b"s1", b"e2", b"e3"]
+        assert _put(box, "metrics", b"m2") is None  # a metric may evict only metrics
+        _put(box, "state", b"t2")  # the newest state replaces its waiting copy, in the same room
+        _put(box, "status", b"s2")
+        assert [r.payload for r in box.peek_batch()] == [b"e2", b"e3", b"t2", b"s2"]
+        assert box.dropped == {"events": 1, "metrics": 2}
+    with Outbox(tmp_path / "p.sqlite", max_rows=2) as box:
+        _put(box, "state", b"t1")
+        _put(box, "status", b"s1")
+        _put(box, "events", b"e1")  # nothing evictable: the event is dropped, the latest values stay
+        assert [r.payload for r in box.peek_batch()] == [b"t1", b"s1"]
+        assert _put(box, "state", b"t2") is not None  # a newer state is always kept
+        assert [r.payload for r in box.peek_batch()] == [b"s1", b"t2"] and box.dropped == {"events": 1}
+
+
+def test_a_version_1_file_is_migrated_to_the_new_eviction_order(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite"
+    with Outbox(path) as box:
+        _put(box, "events", b"e1")
+        _put(box, "state", b"t1")
+    db = sqlite3.connect(path)  # what camdrift with format 1 wrote: events ranked 2, state 1
+    db.execute("UPDATE outbox SET priority = CASE kind WHEN 'events' THEN 2 ELSE 1 END")
+    db.execute("ALTER TABLE outbox DROP COLUMN packed")  # format 1 stored every payload as it was
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with Outbox(path, max_rows=2) as box:
+        _put(box, "events", b"e2")  # full: the old event goes (oldest event), never the state
+        assert [r.payload for r in box.peek_batch()] == [b"t1", b"e2"]
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION
+    db.close()
+
+
+def test_large_payloads_are_stored_packed_and_read_back_unchanged(tmp_path: Path) -> None:
+    payload = json.dumps({"numbers": {f"z.stat{i}": i / 7 for i in range(60)}}).encode()
+    with Outbox(tmp_path / "o.sqlite") as box:
+        _put(box, "events", payload)
+        _put(box, "state", payload)
+        assert [r.payload for r in box.peek_batch()] == [payload, payload]
+        assert box.pending_bytes < len(payload)  # both copies together take less than one unpacked
 
 
 def test_byte_bound_and_oversized_messages(tmp_path: Path) -> None:
@@ -149,7 +202,9 @@ def test_files_from_a_newer_camdrift_or_not_sqlite_are_refused_clearly(tmp_path:
     db = sqlite3.connect(newer)
     db.execute(f"PRAGMA user_version = {FORMAT_VERSION + 1}")
     db.close()
-    with pytest.raises(OutboxError, match=r"newer\.sqlite has format version 2.*newer camdrift"):
+    with pytest.raises(
+        OutboxError, match=rf"newer\.sqlite has format version {FORMAT_VERSION + 1}.*newer camdrift"
+    ):
         Outbox(newer)
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"this is not a database" * 100)

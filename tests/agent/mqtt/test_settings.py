@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 
-from camdrift.agent.mqtt.settings import MqttConfigError, MqttSettings, parse_broker, read_secret
+from camdrift.agent.config import MqttConfig
+from camdrift.agent.mqtt.settings import (
+    CLIENT_ID_MAX,
+    MqttConfigError,
+    MqttSettings,
+    backoff_delays,
+    default_client_id,
+    parse_broker,
+    read_secret,
+)
 
 
 def test_parse_broker() -> None:
@@ -88,3 +98,24 @@ def test_settings_refuse_both_password_sources_and_bad_limits() -> None:
             MqttSettings(**({"host": "h"} | changes))
     assert MqttSettings(host="h", tls_ca=Path("ca.crt")).use_tls  # a CA file turns TLS on
     assert MqttSettings(host="h", tls_ca=Path("ca.crt")).address == "h:8883"
+
+
+def test_the_default_client_id_is_fixed_per_site_and_camera_and_within_mqtt_limits() -> None:
+    assert default_client_id("plant-1", "line3-top") == "camdrift-plant-1-line3-top"
+    assert default_client_id("plant-1", "line3-top") == default_client_id("plant-1", "line3-top")
+    # only A-Za-z0-9_.- reach the broker
+    assert default_client_id("Halle 3/ü", "cam") == "camdrift-Halle_3__-cam"
+    long_a, long_b = default_client_id("s" * 64, "a" * 64), default_client_id("s" * 64, "a" * 63 + "b")
+    assert len(long_a) == CLIENT_ID_MAX and len(long_b) == CLIENT_ID_MAX and long_a != long_b
+
+
+def test_backoff_doubles_to_the_cap_with_jitter_and_the_defaults_promise_5_s() -> None:
+    waits = list(itertools.islice(backoff_delays(0.5, 4.0, lambda: 0.0), 6))
+    assert waits == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]  # half of each step at the lowest draw
+    assert max(itertools.islice(backoff_delays(0.5, 4.0, lambda: 0.999), 50)) < 4.0
+    s = MqttSettings(host="h")
+    assert s.reconnect_max_s <= 4.0  # the README's promise: back within ~4 s of the broker's return
+    cfg = MqttConfig()
+    assert (cfg.reconnect_min_s, cfg.reconnect_max_s) == (s.reconnect_min_s, s.reconnect_max_s)
+    with pytest.raises(ValueError, match="reconnect_max_s"):
+        MqttSettings(host="h", reconnect_min_s=5.0, reconnect_max_s=1.0)
