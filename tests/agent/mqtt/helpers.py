@@ -7,6 +7,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,17 @@ class Publisher:
         self.proc.wait(timeout=5)
         self._log.close()
         return answer
+
+
+def poll_info(pub: Publisher, predicate, timeout: float = 5.0) -> dict:
+    """The publisher's ``info`` once ``predicate`` holds (an AssertionError after ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = pub.cmd("info")
+        if predicate(info):
+            return info
+        assert time.monotonic() < deadline, f"publisher state never matched: {info}"
+        time.sleep(0.05)
 
 
 def qos_retain(kind: str) -> tuple[int, bool]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from camdrift.agent.mqtt.outbox import Outbox
 from tests.agent.mqtt.broker import Mosquitto
 from tests.agent.mqtt.collector import Collector, Received
-from tests.agent.mqtt.helpers import Publisher, validator
+from tests.agent.mqtt.helpers import Publisher, poll_info, validator
 
 PREFIX = "camdrift/test"
 
@@ -50,16 +50,6 @@ def _availability(messages: list[Received]) -> bytes | None:
     return last[-1] if last else None
 
 
-def _poll(pub: Publisher, predicate, timeout: float = 5.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        info = pub.cmd("info")
-        if predicate(info):
-            return info
-        assert time.monotonic() < deadline, f"publisher state never matched: {info}"
-        time.sleep(0.05)
-
-
 def test_broker_killed_mid_stream_and_restarted_loses_nothing(
     broker: Mosquitto, tmp_path: Path, publishers: list[Publisher]
 ) -> None:
@@ -72,11 +62,11 @@ def test_broker_killed_mid_stream_and_restarted_loses_nothing(
     sub.wait_for(_has_all(before))
 
     broker.kill()
-    _poll(pub, lambda i: not i["connected"])
+    poll_info(pub, lambda i: not i["connected"])
     # 30 s of stream time (frames 10..39 at 1 s) produced while the broker is dead.
     during = pub.cmd("events", n=30, dt=1.0)["ids"]
     # All 30 wait on disk (plus any earlier event whose PUBACK the dying broker never sent).
-    assert _poll(pub, lambda i: True)["pending"] >= 30
+    assert poll_info(pub, lambda i: True)["pending"] >= 30
     broker.start()
 
     got = sub.wait_for(_has_all(before + during), timeout=15)
@@ -88,7 +78,7 @@ def test_broker_killed_mid_stream_and_restarted_loses_nothing(
     check = validator()
     for e in events:
         check.validate(e)
-    assert _poll(pub, lambda i: i["pending"] == 0)["connected"]
+    assert poll_info(pub, lambda i: i["pending"] == 0)["connected"]
     sub.close()
 
 
@@ -102,7 +92,7 @@ def test_broker_down_when_the_agent_starts_then_delivered(
     publishers.append(pub)
     ids = pub.cmd("events", n=5)["ids"]
     pub.cmd("status")
-    info = _poll(pub, lambda i: i["last_error"] is not None)
+    info = poll_info(pub, lambda i: i["last_error"] is not None)
     assert "connection refused" in info["last_error"] and not info["connected"] and info["healthy"]
     assert info["pending"] == 6
     time.sleep(0.6)  # a few reconnect attempts (backoff 0.1-0.5 s): the agent keeps running
@@ -111,7 +101,7 @@ def test_broker_down_when_the_agent_starts_then_delivered(
     events = _first_arrivals(sub.wait_for(_has_all(ids), timeout=10))
     assert [e["event_id"] for e in events] == ids
     sub.wait_for(lambda ms: any(m.topic.endswith("/status") for m in ms))
-    assert _poll(pub, lambda i: i["pending"] == 0)["last_error"] is None
+    assert poll_info(pub, lambda i: i["pending"] == 0)["last_error"] is None
     sub.close()
 
 
@@ -147,5 +137,5 @@ def test_sigkilled_agent_fires_its_will_and_its_outbox_is_delivered_after_restar
     assert {e["boot_id"] for e in events} == {second.hello["boot_id"]}  # sent by the next boot, as they were
     assert all(e["replayed"] for e in events)
     sub.wait_for(lambda ms: _availability(ms) == b"online")
-    assert _poll(third, lambda i: i["pending"] == 0)["connected"]
+    assert poll_info(third, lambda i: i["pending"] == 0)["connected"]
     sub.close()

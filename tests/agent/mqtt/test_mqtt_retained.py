@@ -8,22 +8,12 @@ from pathlib import Path
 
 from tests.agent.mqtt.broker import Mosquitto
 from tests.agent.mqtt.collector import Collector, Received
-from tests.agent.mqtt.helpers import Publisher
+from tests.agent.mqtt.helpers import Publisher, poll_info
 from tests.agent.mqtt.proxy import HalfOpenProxy
 
 PREFIX = "camdrift/test"
 CAM = f"{PREFIX}/cam-1"
 LATEST = {"availability", "status", "state"}
-
-
-def _poll(pub: Publisher, predicate, timeout: float = 5.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        info = pub.cmd("info")
-        if predicate(info):
-            return info
-        assert time.monotonic() < deadline, f"publisher state never matched: {info}"
-        time.sleep(0.05)
 
 
 def _kinds(messages: list[Received]) -> set[str]:
@@ -53,7 +43,7 @@ def test_a_restarted_agent_takes_a_half_open_session_over_and_stays_online(
         cut = time.monotonic()
         second = Publisher(tmp_path / "b", broker.port, keepalive_s=5)
         publishers.append(second)
-        _poll(second, lambda i: i["connected"])
+        poll_info(second, lambda i: i["connected"])
         # The broker would time the old connection out 1.5 keepalives (7.5 s) after its last packet, and
         # mosquitto 2.0 fires that will within ~12 s of the cut (measured): wait past it.
         time.sleep(max(0.0, cut + 14.0 - time.monotonic()))
@@ -73,11 +63,11 @@ def test_after_a_broker_restart_without_persistence_a_late_subscriber_sees_the_b
         publishers.append(pub)
         status = pub.cmd("status")["id"]
         state = pub.cmd("state")["id"]
-        _poll(pub, lambda i: i["connected"] and i["pending"] == 0)
+        poll_info(pub, lambda i: i["connected"] and i["pending"] == 0)
         broker.kill()
-        _poll(pub, lambda i: not i["connected"])
+        poll_info(pub, lambda i: not i["connected"])
         broker.start()  # every retained message is gone
-        _poll(pub, lambda i: i["connected"])
+        poll_info(pub, lambda i: i["connected"])
         retained = _retained(broker.port, timeout=5.0)
         assert retained["availability"].payload == b"online"
         assert retained["status"].doc["event_id"] == status
@@ -93,9 +83,9 @@ def test_a_full_outbox_during_an_outage_keeps_the_current_state_for_the_broker(
     pub = Publisher(tmp_path, broker.port, max_rows=20)
     publishers.append(pub)
     pub.cmd("state", score=0.5)
-    _poll(pub, lambda i: i["connected"] and i["pending"] == 0)
+    poll_info(pub, lambda i: i["connected"] and i["pending"] == 0)
     broker.kill()
-    _poll(pub, lambda i: not i["connected"])
+    poll_info(pub, lambda i: not i["connected"])
     pub.cmd("metrics")
     pub.cmd("events", n=25)  # the cap is hit: the metric goes, then the oldest events
     current = pub.cmd("state", score=0.9)["id"]
@@ -104,7 +94,7 @@ def test_a_full_outbox_during_an_outage_keeps_the_current_state_for_the_broker(
     info = pub.cmd("info")
     assert info["pending"] == 20 and set(info["dropped"]) == {"metrics", "events"}
     broker.start()
-    _poll(pub, lambda i: i["connected"] and i["pending"] == 0, timeout=10)
+    poll_info(pub, lambda i: i["connected"] and i["pending"] == 0, timeout=10)
     retained = _retained(broker.port)
     assert retained["state"].doc["event_id"] == current
     assert retained["state"].doc["groups"]["exposure"]["score"] == 0.9
@@ -118,7 +108,7 @@ def test_events_seq_has_no_gap_while_waiting_states_are_replaced(
     try:
         pub = Publisher(tmp_path, broker.port, inflight=1)
         publishers.append(pub)
-        _poll(pub, lambda i: i["connected"])
+        poll_info(pub, lambda i: i["connected"])
         sent = pub.cmd("mixed", n=60, states=5, timeout=60)
         got = sub.wait_for(
             lambda ms: (
@@ -142,11 +132,11 @@ def test_the_default_backoff_reconnects_within_5_s_of_the_broker_returning(
 ) -> None:
     pub = Publisher(tmp_path, broker.port, reconnect_min_s=None, reconnect_max_s=None)  # the defaults
     publishers.append(pub)
-    _poll(pub, lambda i: i["connected"])
+    poll_info(pub, lambda i: i["connected"])
     broker.kill()
-    _poll(pub, lambda i: not i["connected"])
+    poll_info(pub, lambda i: not i["connected"])
     time.sleep(16.0)  # long enough that a doubling backoff without a low cap would wait 16 s more
     broker.start()
     back = time.monotonic()
-    _poll(pub, lambda i: i["connected"], timeout=10.0)
+    poll_info(pub, lambda i: i["connected"], timeout=10.0)
     assert time.monotonic() - back < 5.0

@@ -12,20 +12,10 @@ from camdrift.agent.mqtt.sink import MqttSink
 from camdrift.agent.output.events import Event, Sequencer
 from tests.agent.mqtt.broker import Mosquitto, Pki
 from tests.agent.mqtt.collector import Collector
-from tests.agent.mqtt.helpers import Publisher
+from tests.agent.mqtt.helpers import Publisher, poll_info
 
 PREFIX = "camdrift/test"
 SECRET = "s3cret-Pa55word-for-tests"
-
-
-def _poll(pub: Publisher, predicate, timeout: float = 5.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        info = pub.cmd("info")
-        if predicate(info):
-            return info
-        assert time.monotonic() < deadline, f"publisher state never matched: {info}"
-        time.sleep(0.05)
 
 
 def test_wrong_password_is_a_clear_error_retried_with_events_kept_then_fixed(
@@ -39,7 +29,7 @@ def test_wrong_password_is_a_clear_error_retried_with_events_kept_then_fixed(
         pub = Publisher(tmp_path, broker.port, username="agent", password_file=password_file)
         publishers.append(pub)
         ids = pub.cmd("events", n=3)["ids"]
-        info = _poll(pub, lambda i: i["last_error"] is not None)
+        info = poll_info(pub, lambda i: i["last_error"] is not None)
         assert "refused the connection" in info["last_error"] and "password" in info["last_error"]
         assert not info["connected"]  # a refused CONNACK is not "connected"
         assert info["healthy"] and info["pending"] == 3
@@ -56,7 +46,7 @@ def test_wrong_password_is_a_clear_error_retried_with_events_kept_then_fixed(
             lambda ms: {m.doc["event_id"] for m in ms if m.topic.endswith("/events")} >= set(ids)
         )
         assert [m.doc["event_id"] for m in got if m.topic.endswith("/events")][:3] == ids
-        assert _poll(pub, lambda i: i["pending"] == 0)["connected"]
+        assert poll_info(pub, lambda i: i["pending"] == 0)["connected"]
         pub.stop()
         assert SECRET not in pub.log_text()  # DEBUG logs, paho's included, never carry the password
         sub.close()
@@ -72,7 +62,7 @@ def test_untrusted_broker_certificate_is_a_clear_error_and_events_wait(
         pub = Publisher(tmp_path, broker.port, tls_ca=pki.other_ca)
         publishers.append(pub)
         pub.cmd("events", n=2)
-        info = _poll(pub, lambda i: i["last_error"] is not None)
+        info = poll_info(pub, lambda i: i["last_error"] is not None)
         assert "certificate" in info["last_error"] and "tls_ca" in info["last_error"], info["last_error"]
         assert not info["connected"] and info["healthy"] and info["pending"] == 2
         time.sleep(0.6)
