@@ -163,10 +163,11 @@ class StatusBoard:
         doing = self.activity(parts, source or parts.config.source.uri)
         return f"{doing}; {parts.sampler.describe()}; analysed {p.counters.analysed} of {self.frames_seen}"
 
-    def healthy(self, parts: Assembly) -> bool:
+    def healthy(self, parts: Assembly, *, waiting_for_input: bool = False) -> bool:
         """Frames arrived within the source's stall timeout, they are not being refused, and every sink is
         healthy. A camera that stays away (or a baseline for other frames) therefore gets the agent restarted
         by systemd's watchdog, besides the source.lost (baseline.rejected) event: the unit's start limit is
-        set so that this keeps retrying."""
-        fresh = self._clock() - self._last_progress < parts.config.source.stall_timeout
+        set so that this keeps retrying. ``waiting_for_input``: the source waits for new input, healthy (a
+        watched folder with every file delivered), which is fresh however long it lasts."""
+        fresh = waiting_for_input or self._clock() - self._last_progress < parts.config.source.stall_timeout
         return fresh and not self.rejecting and all(s.healthy for s in parts.sinks)

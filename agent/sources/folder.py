@@ -5,7 +5,13 @@ Frame ``k`` is the k-th file taken (rejected files included, so gaps stay visibl
 counted and skipped with their reason. In watch mode, once the files present are used up, the folder is
 listed again every ``poll`` s and new files are taken once their size and mtime held still between two
 listings (so a file still being written is not read half-way; writing to a temporary name and renaming it in
-is better still).
+is better still). A watching folder that has delivered every file says so (:meth:`FolderSource.idle_waiting`):
+it waits for new files, it is not a stalled source.
+
+The source remembers the files it took (name, size and mtime) and the next frame index across ``close`` /
+``open``: a reopen (after the folder vanished or could not be listed) resumes with the files it has not taken
+yet, and frame indices and stream times keep increasing. A file replaced under a name already taken (another
+size or mtime) counts as a new file.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import numpy as np
 from camdrift.agent.frames import Frame, SourceCounters, SourceEnded, SourceError
 
 log = logging.getLogger(__name__)
+
+Signature = tuple[int, int]  # (size in bytes, mtime in ns) of a file when it was listed
 
 FOLDER_FORMATS = ("bgr8", "rgb8", "gray8", "gray16")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pnm")
@@ -74,10 +82,11 @@ class FolderSource:
         self.poll = poll
         self.counters = SourceCounters()
         self._open = False
-        self._pending: list[str] = []
-        self._taken: set[str] = set()
-        self._candidates: dict[str, tuple[int, int]] = {}  # watch mode: name -> (size, mtime_ns) last listing
+        self._pending: list[tuple[str, Signature]] = []
+        self._taken: dict[str, Signature] = {}  # files taken (kept across reopens): name -> (size, mtime_ns)
+        self._candidates: dict[str, Signature] = {}  # watch mode: not yet settled, at the last listing
         self._next_list = 0.0
+        self._listed = False  # the last listing of the folder succeeded
         self._index = 0
         self._expected: tuple[int, int] | None = size
 
@@ -92,36 +101,46 @@ class FolderSource:
             return fnmatch.fnmatchcase(name, self.pattern)
         return name.lower().endswith(IMAGE_SUFFIXES)
 
-    def _listing(self) -> dict[str, tuple[int, int]]:
+    def _listing(self) -> dict[str, Signature]:
+        """The wanted files not taken yet (or replaced since they were taken) with their signatures."""
+        self._listed = False
         try:
             entries = list(os.scandir(self.path))
         except OSError as exc:
             raise SourceError(f"dir:{self.path}: cannot list it: {exc.strerror or exc}") from None
         found = {}
         for entry in entries:
-            if entry.name in self._taken or not self._wanted(entry.name):
+            if not self._wanted(entry.name):
                 continue
             try:
                 if entry.is_file():
                     st = entry.stat()
-                    found[entry.name] = (st.st_size, st.st_mtime_ns)
+                    sig = (st.st_size, st.st_mtime_ns)
+                    if self._taken.get(entry.name) != sig:
+                        found[entry.name] = sig
             except OSError:
                 continue  # vanished between listing and stat
+        self._listed = True
         return found
 
     def open(self) -> None:
+        """Lists the folder; after a reopen, only the files not taken before are queued (see the module)."""
         if not os.path.isdir(self.path):
             raise SourceError(f"dir:{self.path}: no such folder")
-        self._taken.clear()
-        self._index = 0
-        self._expected = self.size
-        self._pending = sorted(self._listing())
+        self._pending = sorted(self._listing().items())
         self._candidates = {}
         self._next_list = 0.0
         self._open = True
 
     def close(self) -> None:
         self._open = False
+        self._listed = False
+
+    def idle_waiting(self) -> bool:
+        """True while watching a folder it can list with every settled file delivered: no new file yet is not a
+        stall (see :class:`~camdrift.agent.sources.reopen.IdleReporting`). A folder that vanishes or cannot be
+        listed raises ``SourceError`` from ``read`` instead."""
+        return self._open and self.watch and self._listed and not self._pending
 
     def set_request_interval(self, seconds: float) -> None:
         """Ignored: files are read as fast as they decode."""
@@ -131,7 +150,7 @@ class FolderSource:
         listing = self._listing()
         settled = [n for n, sig in listing.items() if self._candidates.get(n) == sig]
         self._candidates = {n: sig for n, sig in listing.items() if n not in settled}
-        self._pending = sorted(settled)
+        self._pending = sorted((n, listing[n]) for n in settled)
 
     def read(self, timeout: float) -> Frame | None:
         if not self._open:
@@ -139,7 +158,7 @@ class FolderSource:
         deadline = time.monotonic() + timeout
         while True:
             while self._pending:
-                frame = self._take(self._pending.pop(0))
+                frame = self._take(*self._pending.pop(0))
                 if frame is not None:
                     return frame
             if not self.watch:
@@ -154,9 +173,9 @@ class FolderSource:
                 return None
             time.sleep(max(0.0, min(self._next_list, deadline) - now))
 
-    def _take(self, name: str) -> Frame | None:
+    def _take(self, name: str, sig: Signature) -> Frame | None:
         """Reads one file: a Frame, or None after counting why it was skipped."""
-        self._taken.add(name)
+        self._taken[name] = sig
         index = self._index
         self._index += 1
         where = os.path.join(self.path, name)

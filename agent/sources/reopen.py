@@ -6,11 +6,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 from camdrift.agent.frames import Frame, SourceEnded, SourceError, SourceEvent
 from camdrift.agent.sources.base import FrameSource
 
 log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class IdleReporting(Protocol):
+    """A source that can tell waiting for new input from a stall: a watched folder that has delivered every
+    file (:class:`~camdrift.agent.sources.folder.FolderSource`). While ``idle_waiting`` is True the source is
+    healthy, so :class:`ReopeningSource` does not count the time without frames as a stall."""
+
+    def idle_waiting(self) -> bool: ...
 
 
 class ReopeningSource:
@@ -19,8 +29,10 @@ class ReopeningSource:
     The source is lost when ``open``/``read`` raise ``SourceError`` or when no frame came for ``stall_timeout``
     s; it is then closed and reopened after ``backoff_initial`` s, doubling after each failed attempt up to
     ``backoff_max`` s. It is restored with the first frame after a reopen (an open that yields no frame for
-    ``stall_timeout`` s counts as a failed attempt). ``SourceEnded`` (end of a file) emits ``source.ended``
-    once; ``read`` then returns None and ``ended`` is True.
+    ``stall_timeout`` s counts as a failed attempt). A source that says it is idle-waiting
+    (:class:`IdleReporting`: a watched folder with every file delivered) is not stalled: the time it waits
+    does not count, and after a reopen its saying so restores it. ``SourceEnded`` (end of a file) emits
+    ``source.ended`` once; ``read`` then returns None and ``ended`` is True.
 
     clock / sleep: seconds; injectable for tests. on_event: called with each event as it happens; events are
     also kept until :meth:`drain_events`.
@@ -137,15 +149,32 @@ class ReopeningSource:
             return None
         now = self._clock()
         if frame is None:
-            if now - self._last_frame_at >= self.stall_timeout:
+            if self._idle_waiting():
+                self._last_frame_at = now
+                self._restored("waiting for new input again after")
+            elif now - self._last_frame_at >= self.stall_timeout:
                 self._fail(f"no frame for {self.stall_timeout:g} s", now)
             return None
         self._last_frame_at = now
         self._last_index, self._last_time = frame.frame_index, frame.stream_time
-        if self.lost_reason is not None:
-            self._emit("source.restored", f"frames again after: {self.lost_reason}")
-            self.lost_reason = None
+        self._restored("frames again after")
         return frame
+
+    @property
+    def waiting_for_input(self) -> bool:
+        """The source is open and healthy, waiting for new input (a watched folder with every file delivered):
+        not a stall, for the watchdog either."""
+        return self.lost_reason is None and self._idle_waiting()
+
+    def _idle_waiting(self) -> bool:
+        """The open source says it waits for new input, healthy (see :class:`IdleReporting`)."""
+        return isinstance(self.source, IdleReporting) and self.source.idle_waiting()
+
+    def _restored(self, what: str) -> None:
+        """Emits source.restored (``what`` + the loss's reason) when the source was lost."""
+        if self.lost_reason is not None:
+            self._emit("source.restored", f"{what}: {self.lost_reason}")
+            self.lost_reason = None
 
     def close(self) -> None:
         self._close_source()

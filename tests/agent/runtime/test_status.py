@@ -90,6 +90,8 @@ def test_health_needs_fresh_frames_and_healthy_sinks(tmp_path: Path, baseline_fi
     assert board.healthy(parts)
     clock.now += 2.5  # the camera stays away past the stall timeout: no more watchdog pings
     assert not board.healthy(parts)
+    # a watched folder with every file delivered waits for new ones, healthy: systemd must not restart it
+    assert board.healthy(parts, waiting_for_input=True)
     board.frame_arrived()
     assert board.healthy(parts)
     sink._healthy = False  # e.g. the MQTT thread died

@@ -1,4 +1,4 @@
-"""Image folders: bad files skipped with their reasons, patterns, sizes, gray16 and watch mode."""
+"""Image folders: bad files skipped with their reasons, patterns, sizes, gray16, watch mode and reopens."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from camdrift.agent.frames import SourceEnded, SourceError
-from camdrift.agent.sources import FolderSource, open_source
+from camdrift.agent.sources import FolderSource, ReopeningSource, open_source
 from tests.agent.sources.helpers import H, W, shifted
 
 
@@ -92,3 +92,68 @@ def test_image_folder_watch_mode_takes_new_files(tmp_path, photo):
 def test_missing_folder_is_a_source_error(tmp_path):
     with pytest.raises(SourceError, match="no such folder"):
         open_source(f"dir:{tmp_path / 'nope'}").open()
+
+
+def _small_pngs(d: Path, names: range) -> None:
+    for k in names:
+        cv2.imwrite(str(d / f"f_{k:03d}.png"), np.full((8, 8), k, np.uint8))
+
+
+def _run(src: ReopeningSource, seconds: float) -> tuple[list, list[str]]:
+    """Reads for ``seconds``: the frames and the kinds of the events."""
+    frames, kinds = [], []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if (frame := src.read(0.02)) is not None:
+            frames.append(frame)
+        kinds += [ev.kind for ev in src.drain_events()]
+    return frames, kinds
+
+
+def test_watched_folder_waiting_for_new_files_is_not_lost(tmp_path):
+    _small_pngs(tmp_path, range(5))
+    src = ReopeningSource(open_source(f"dir:{tmp_path}?fps=10&watch=1&poll=0.02"), stall_timeout=0.3)
+    src.open()
+    frames, kinds = _run(src, 1.0)  # three stall timeouts without a new file
+    assert [f.frame_index for f in frames] == [0, 1, 2, 3, 4]  # each file exactly once
+    assert [int(f.image[0, 0, 0]) for f in frames] == [0, 1, 2, 3, 4]
+    assert kinds == [] and src.lost_reason is None and src.reopen_attempts == 1
+    _small_pngs(tmp_path, range(5, 6))
+    frames, _ = _run(src, 0.3)
+    assert [f.frame_index for f in frames] == [5]
+
+
+def test_reopened_folder_delivers_only_new_files(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    _small_pngs(d, range(3))
+    src = ReopeningSource(
+        open_source(f"dir:{d}?fps=10&watch=1&poll=0.02"),
+        stall_timeout=0.3,
+        backoff_initial=0.02,
+        backoff_max=0.05,
+    )
+    src.open()
+    assert [f.frame_index for f in _run(src, 0.2)[0]] == [0, 1, 2]
+    d.rename(tmp_path / "away")  # the folder vanishes: that is a lost source
+    frames, kinds = _run(src, 0.2)
+    assert (frames, kinds) == ([], ["source.lost"])
+    (tmp_path / "away").rename(d)
+    _small_pngs(d, range(3, 5))
+    frames, kinds = _run(src, 0.3)
+    assert [(f.frame_index, f.stream_time) for f in frames] == [(3, 0.3), (4, 0.4)]
+    assert [int(f.image[0, 0, 0]) for f in frames] == [3, 4]
+    assert kinds == ["source.restored"] and src.losses == 1
+
+
+def test_folder_close_and_open_resumes_after_the_files_taken(tmp_path):
+    _small_pngs(tmp_path, range(2))
+    src = FolderSource(str(tmp_path), pixel_format="gray8")
+    src.open()
+    assert [src.read(0.1).frame_index for _ in range(2)] == [0, 1]
+    src.close()
+    _small_pngs(tmp_path, range(2, 3))
+    src.open()
+    assert src.read(0.1).frame_index == 2
+    with pytest.raises(SourceEnded):
+        src.read(0.1)
