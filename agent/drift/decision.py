@@ -6,7 +6,8 @@ only after ``recovery`` consecutive frames below the lower exit threshold (hyste
 :class:`Episodes` merges the groups into camera-level episodes: the first group in drift opens one
 (``drift.started``), groups joining later update it (``drift.updated``), and it ends (``drift.ended``, the recovery
 event) when the last group has recovered. One episode keeps one id from start to end; the id is a hash of the
-camera, the baseline and the onset's frame index and stream time, so replaying a stream gives the same ids.
+camera, the baseline, the source (its identity: another recording with the same timing is another source) and the
+onset's frame index and stream time, so replaying a recording gives the same ids and no two sources share one.
 """
 
 from __future__ import annotations
@@ -157,17 +158,27 @@ def restore_states(groups: Sequence[Hysteresis], rows: np.ndarray) -> None:
         g.restore({}, {"state": row})
 
 
-def episode_id(camera_id: str, baseline_id: str, frame_index: int, stream_time: float) -> str:
+def episode_id(
+    camera_id: str, baseline_id: str, frame_index: int, stream_time: float, source_id: str = ""
+) -> str:
+    """16 hex digits naming the episode that starts at ``frame_index`` / ``stream_time`` (s) of the source
+    ``source_id`` (its identity; "" for none, the ids of a camdrift before sources were named)."""
     key = f"{camera_id}|{baseline_id}|{frame_index}|{stream_time!r}"
+    if source_id:
+        key = f"{key}|{source_id}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 class Episodes:
-    """Camera-level drift episodes from the groups' transitions (see the module docstring)."""
+    """Camera-level drift episodes from the groups' transitions (see the module docstring).
 
-    def __init__(self, camera_id: str, baseline_id: str) -> None:
+    source_id: the identity of the source the frames come from, part of every new episode's id (not of the
+    saved state: a restored open episode keeps the id it was given)."""
+
+    def __init__(self, camera_id: str, baseline_id: str, source_id: str = "") -> None:
         self.camera_id = camera_id
         self.baseline_id = baseline_id
+        self.source_id = source_id
         self.current: str = ""  # open episode id, "" if none
         self.groups: tuple[str, ...] = ()
 
@@ -180,7 +191,9 @@ class Episodes:
             if t.kind == "drift":
                 self.groups = (*self.groups, t.group)
                 if not self.current:
-                    self.current = episode_id(self.camera_id, self.baseline_id, frame_index, stream_time)
+                    self.current = episode_id(
+                        self.camera_id, self.baseline_id, frame_index, stream_time, self.source_id
+                    )
                     out.append(("drift.started", t.group))
                 else:
                     out.append(("drift.updated", t.group))

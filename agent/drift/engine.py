@@ -7,7 +7,8 @@ buckets (:class:`~camdrift.agent.drift.slow.SlowDriftMonitor`, slow drift) and, 
 activation window (:class:`~camdrift.agent.drift.activations.ActivationMonitor`). Their statistics' transitions
 become camera-level :class:`Decision` events (:class:`~camdrift.agent.drift.decision.Episodes`) with the numbers,
 ranked causes and, for slow drift, a trend forecast. Only stream time is used, so replaying the same frames gives
-the same decisions (and the same episode ids). :meth:`DriftEngine.snapshot` is the typed view callers read.
+the same decisions (and the same episode ids; :meth:`DriftEngine.for_source` names the source they come from, so
+another source's episodes get other ids). :meth:`DriftEngine.snapshot` is the typed view callers read.
 
 A seeded shift (the light 15 % down from frame 50) and where it is caught:
 
@@ -97,7 +98,7 @@ class DriftEngine:
     it has one (False: the agent runs no model, so the group would only ever warm up).
 
     ``update(stats_or_features, frame_index, stream_time) -> self``; :attr:`decisions` holds what that frame
-    decided (see the module docstring for an example).
+    decided (see the module docstring for an example). ``for_source(source_id) -> self`` names the source.
     """
 
     def __init__(
@@ -139,6 +140,12 @@ class DriftEngine:
         self._decisions: tuple[Decision, ...] = ()
 
     # --- streaming API ------------------------------------------------------------------------------------------
+
+    def for_source(self, source_id: str) -> DriftEngine:
+        """Names the source the frames come from (its identity; default ""): part of every new episode's id,
+        so two recordings with the same timing never share one (:attr:`Episodes.source_id`). Returns self."""
+        self.episodes.source_id = source_id
+        return self
 
     @property
     def decisions(self) -> tuple[Decision, ...]:
@@ -311,8 +318,8 @@ class DriftEngine:
         self._decisions = ()
 
     def fresh(self) -> DriftEngine:
-        """A new engine with this one's baseline and settings, and empty windows."""
-        return DriftEngine(self.baseline, **self._settings)
+        """A new engine with this one's baseline, settings and source, and empty windows."""
+        return DriftEngine(self.baseline, **self._settings).for_source(self.episodes.source_id)
 
     @property
     def identity(self) -> StateIdentity:

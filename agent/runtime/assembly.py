@@ -52,7 +52,8 @@ class Workshop:
     paths: the state paths resolved at start; environ: for the baseline path of each config (None: the
     process's); make_sinks: the extra sinks (MQTT) for a config; wall_clock: Unix seconds for evidence records;
     source_id: the source's identity (:func:`~camdrift.agent.runtime.continuity.source_identity`): a saved
-    engine state is restored only for the source it was saved from (None: restored whatever its source).
+    engine state is restored only for the source it was saved from, and every episode id names it (None:
+    restored whatever its source, ids without a source).
     """
 
     paths: AgentPaths
@@ -102,6 +103,7 @@ def assemble(cfg: Config, baseline: Baseline, shop: Workshop, previous: Assembly
         wall_clock=shop.wall_clock,
         sequencer=shop.sequencer,
         activations=activations,
+        source_id=shop.source_id or "",
     )
     if kept is not None:
         pipeline.carry_over(kept.pipeline, keep_windows=True)

@@ -3,7 +3,8 @@
 A reopened camera or stream restarts its clock at 0, an app restarting restarts its timestamps, and a restored
 engine state continues from where the agent stopped. The engine refuses frames earlier than the last one, so a
 jump back is absorbed by an offset added to every later frame's time: the engine keeps its windows instead of
-refusing every frame.
+refusing every frame. The source's own events (``source.lost``, ...) are put on the same timeline, and a reload
+keeps it: what the agent publishes never goes back within a boot.
 
 That holds for one source only: the saved state records which source it came from (:func:`source_identity`),
 and a start on another source (another recording) begins with fresh windows and its own stream time.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from pathlib import Path
 
 from camdrift.agent.files import atomic_write_bytes
@@ -23,15 +25,21 @@ log = logging.getLogger("camdrift.agent")
 
 
 class StreamTimeline:
-    """The offset (s) added to the source's stream time; it grows at each jump back, never shrinks."""
+    """The offset (s) added to the source's stream time; it grows at each jump back, never shrinks.
+
+    The timeline also remembers the last stream time it placed a frame at (:attr:`last`), so the stream time the
+    agent publishes never goes back within a boot, not even when the engine behind it is replaced (a reload with
+    another baseline starts fresh windows, not a fresh clock). The daemon keeps one timeline for its life."""
 
     def __init__(self) -> None:
         self.offset = 0.0
+        self.last = -math.inf  # s: the latest frame placed
 
     def place(self, frame: Frame, last: float, step: float) -> Frame:
         """``frame`` on the continuous stream time, given the engine's ``last`` stream time (s; -inf before the
-        first frame). A frame that would land before ``last`` lands ``step`` s after it (one analysis period)
-        and moves the offset; each such jump is logged once."""
+        first frame; a restored state's). A frame that would land before ``last`` or the last frame placed
+        lands ``step`` s after it (one analysis period) and moves the offset; each such jump is logged once."""
+        last = max(last, self.last)
         t = frame.stream_time + self.offset
         if t < last:
             self.offset += last + step - t
@@ -42,7 +50,19 @@ class StreamTimeline:
                 last + step,
             )
             t = last + step
+        self.last = t
         return frame if t == frame.stream_time else frame._replace(stream_time=t)
+
+    def at(self, stream_time: float | None) -> float | None:
+        """A time (s) of the source's clock on the continuous stream time; None (or NaN: not known) stays None.
+
+        For the source's events, which name the last frame the source read: place that frame first, then this
+        is its placed time. Never later than the last frame placed (an event of a frame read before a restart
+        moved the offset lands on the newest frame, not after it), so nothing published runs ahead."""
+        if stream_time is None or stream_time != stream_time:
+            return None
+        t = stream_time + self.offset
+        return t if self.last == -math.inf else min(t, self.last)
 
 
 # -- which source a saved engine state belongs to ---------------------------------------------------------------

@@ -6,9 +6,11 @@ The daemon (:mod:`~camdrift.agent.runtime.daemon`) decides when; this module say
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from camdrift.agent.frames import Frame, SourceEvent
 from camdrift.agent.output.events import Event
+from camdrift.agent.runtime.continuity import StreamTimeline
 from camdrift.agent.runtime.pipeline import Pipeline, PipelineCounters
 
 log = logging.getLogger("camdrift.agent")
@@ -33,11 +35,25 @@ def agent_event(
     )
 
 
-def source_event(camera_id: str, ev: SourceEvent) -> Event:
-    """The event of a change in the source's health; a frame index or time not yet known is left out."""
+def source_event(camera_id: str, ev: SourceEvent, timeline: StreamTimeline | None = None) -> Event:
+    """The event of a change in the source's health; a frame index or time not yet known is left out.
+
+    timeline: the agent's continuous stream time (the event's time is the source's clock, which restarts
+    when the source is reopened); None: the source's clock as it is."""
     index = ev.frame_index if ev.frame_index is not None and ev.frame_index >= 0 else None
     t = ev.stream_time if ev.stream_time is not None and ev.stream_time == ev.stream_time else None
+    if timeline is not None:
+        t = timeline.at(t)
     return agent_event(camera_id, ev.kind, ev.reason, index, t)
+
+
+def publish_source_events(
+    pipeline: Pipeline, events: Iterable[SourceEvent], timeline: StreamTimeline
+) -> None:
+    """Publishes the source's events on ``timeline`` (place the frame read with them first: the events name
+    it, and a reopened source's first frame may move the timeline's offset)."""
+    for ev in events:
+        pipeline.publish(source_event(pipeline.camera_id, ev, timeline))
 
 
 def rejected_event(camera_id: str, summary: str, frame: Frame | None, frames_refused: int) -> Event:

@@ -50,6 +50,8 @@ class Pipeline:
 
     keep_frames: how many recent analysed frames are kept (references, not copies) as evidence for an episode.
     wall_clock: Unix time for evidence records only; decisions run on the frames' stream time.
+    source_id: the source's identity (:func:`~camdrift.agent.runtime.continuity.source_identity`), part of
+    every episode id the engine it builds gives (an ``engine`` handed in keeps its own).
     """
 
     def __init__(
@@ -64,6 +66,7 @@ class Pipeline:
         engine: DriftEngine | None = None,
         sequencer: Sequencer | None = None,
         activations: ActivationSampler | None = None,
+        source_id: str = "",
     ) -> None:
         self.baseline = baseline
         self.sequencer = sequencer if sequencer is not None else Sequencer()
@@ -71,11 +74,10 @@ class Pipeline:
         self.camera_id = camera_id
         self.sinks = list(sinks)
         self.evidence = evidence
-        self.engine = (
-            engine
-            if engine is not None
-            else DriftEngine(baseline, camera_id=camera_id, activations=activations is not None)
-        )
+        if engine is None:
+            engine = DriftEngine(baseline, camera_id=camera_id, activations=activations is not None)
+            engine.for_source(source_id)
+        self.engine = engine
         self.activations = activations  # checked against the baseline's model (refuses another model file)
         if activations is not None:
             activations.check(baseline.activations)

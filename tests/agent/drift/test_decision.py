@@ -88,3 +88,17 @@ def test_episode_ids_are_deterministic_and_distinct() -> None:
     assert episode_id("cam", "b", 10, 2.0) == episode_id("cam", "b", 10, 2.0)
     assert len({episode_id("cam", "b", i, i / 5) for i in range(1000)}) == 1000
     assert episode_id("cam", "b", 10, 2.0) != episode_id("cam2", "b", 10, 2.0)
+
+
+def test_the_source_is_part_of_the_episode_id() -> None:
+    """Two recordings with the same timing (an episode at the same frame and stream time) are two episodes;
+    the same source replayed gives the same id, and no source named gives the ids of before."""
+    a = episode_id("cam", "b", 10, 2.0, "video:/data/dark.avi (1 bytes, mtime_ns 1)")
+    b = episode_id("cam", "b", 10, 2.0, "video:/data/blur.avi (1 bytes, mtime_ns 1)")
+    assert a != b and a == episode_id("cam", "b", 10, 2.0, "video:/data/dark.avi (1 bytes, mtime_ns 1)")
+    assert episode_id("cam", "b", 10, 2.0, "") == episode_id("cam", "b", 10, 2.0) not in (a, b)
+    g = Hysteresis("a", warn=1.0, drift=2.0, persistence=1, recovery=1)
+    ep = Episodes("cam", "b", source_id="shm:line7")
+    ep.kinds([g.update(3.0).transition], 10, 2.0)
+    assert ep.current == episode_id("cam", "b", 10, 2.0, "shm:line7")
+    assert ep.state_header() == {"episode": ep.current, "episode_groups": ["a"]}  # the state holds no source

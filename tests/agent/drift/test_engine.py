@@ -138,3 +138,33 @@ def test_a_fresh_engine_keeps_the_settings_and_starts_with_empty_windows() -> No
     assert fresh.camera_id == "other" and fresh.recovery == 7 and fresh.minutes.n_buckets == 60
     assert fresh.frames == 0 and fresh.stream_time == -np.inf and not fresh.has_scored
     assert [g.name for g in fresh.all_groups] == [g.name for g in engine.all_groups]
+
+
+def _episode_ids(decisions: list) -> list[str]:
+    return [d.episode_id for d in decisions if d.kind == "drift.started"]
+
+
+def test_episode_ids_name_the_source_and_replay_gives_the_same_ones() -> None:
+    """Two recordings with identical content timing: the same decisions, but each source its own episode ids;
+    the same recording replayed on a fresh engine: the same ids."""
+    dark = _episode_ids(_run(DriftEngine(small_baseline()).for_source("video:/data/dark.avi")))
+    blur = _episode_ids(_run(DriftEngine(small_baseline()).for_source("video:/data/blur.avi")))
+    assert len(dark) == len(blur) == 1 and dark != blur
+    assert _episode_ids(_run(DriftEngine(small_baseline()).for_source("video:/data/dark.avi"))) == dark
+    engine = DriftEngine(small_baseline(), recovery=7).for_source("shm:line7")
+    assert engine.fresh().episodes.source_id == "shm:line7"  # and so does the engine a state is loaded into
+
+
+def test_a_restart_on_the_same_live_source_gives_new_ids_for_new_episodes(tmp_path) -> None:
+    """The state is restored and the source's clock starts again at 0 (frame indices too): the agent continues on
+    the saved stream time (the continuity offset), so the same content's next episode is a new episode."""
+    first = DriftEngine(small_baseline()).for_source("shm:line7")
+    before = _episode_ids(_run(first))
+    first.save_state(tmp_path / "state.npz")
+    second = DriftEngine(small_baseline()).for_source("shm:line7").load_state(tmp_path / "state.npz")
+    offset = first.stream_time + 1 / FPS
+    after = []
+    for i in range(N):  # the same frames again, on the continued stream time
+        after += second.update(_stream()[i], i, offset + i / FPS).decisions
+    assert len(before) == 1 and len(_episode_ids(after)) == 1
+    assert _episode_ids(after) != before

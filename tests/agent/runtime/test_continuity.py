@@ -42,6 +42,28 @@ def test_each_jump_back_adds_to_the_offset():
     assert line.offset == pytest.approx(16.0)
 
 
+def test_the_timeline_never_goes_back_when_the_engine_behind_it_is_replaced():
+    """A reload with another baseline starts an engine with no stream time (-inf): the timeline remembers the
+    last frame it placed, so a source that restarts its clock afterwards still continues, not from 0."""
+    line = StreamTimeline()
+    line.place(frame(29.8), last=29.6, step=0.2)
+    assert line.last == 29.8
+    assert line.place(frame(0.0), last=-math.inf, step=0.2).stream_time == pytest.approx(30.0)
+    assert line.place(frame(19.8), last=-math.inf, step=0.2).stream_time == pytest.approx(49.8)
+
+
+def test_source_times_are_put_on_the_timeline():
+    """A source event names the source's last frame on its own clock: on the timeline it is that frame's time,
+    never later than the last frame placed."""
+    line = StreamTimeline()
+    assert line.at(None) is None and line.at(math.nan) is None and line.at(3.0) == 3.0
+    line.place(frame(29.9), last=-math.inf, step=0.2)
+    assert line.at(29.9) == 29.9  # source.lost after the frame at 29.9
+    restored = line.place(frame(0.0), last=29.9, step=0.2)  # the reopened source's first frame
+    assert line.at(0.0) == restored.stream_time == pytest.approx(30.1)  # source.restored names it
+    assert line.at(29.9) == pytest.approx(30.1)  # a frame read before the restart: not after the newest
+
+
 def test_a_saved_state_is_restored_for_its_own_source_only(tmp_path):
     from camdrift.agent.runtime.continuity import record_state_source, source_identity, state_source_problem
 

@@ -364,6 +364,8 @@ def test_sighup_keeps_windows_for_the_same_baseline_and_resets_them_for_a_new_on
     assert "baseline unchanged, windows kept" in err
     reset = [e for e in evs if e["kind"] == "baseline.loaded"][1]
     assert "windows reset" in reset["summary"]
+    times = [d["stream_time"] for d in read_jsonl(jsonl) if d.get("stream_time") is not None]
+    assert times and times == sorted(times)  # events and states: stream time never went back at a reload
 
 
 def test_tap_producer_killed_and_restarted(baseline_file: Path, tmp_path: Path, tap_name: str) -> None:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from camdrift.agent.frames import SourceEvent
 from camdrift.agent.output.events import Event
 from camdrift.agent.output.sinks import Sink
 from camdrift.agent.runtime.assembly import assemble, checked_baseline
+from camdrift.agent.runtime.continuity import StreamTimeline
 from camdrift.agent.runtime.notices import (
     agent_event,
     baseline_replaced,
     episode_closed,
     exit_code,
+    publish_source_events,
     rejected_event,
+    source_event,
 )
 from camdrift.agent.runtime.pipeline import PipelineCounters
 from tests.agent.runtime.helpers import agent_config, frames, workshop
@@ -63,3 +67,25 @@ def test_a_replaced_baseline_closes_the_open_episode_first(tmp_path: Path, basel
 
 def kind_of(message) -> str:
     return message.kind if isinstance(message, Event) else type(message).__name__.lower()
+
+
+def test_source_events_carry_the_agents_stream_time_not_the_sources_clock(
+    tmp_path: Path, baseline_file: Path
+):
+    """The source restarted its clock (raw 0.0) while the agent continues on an offset (90 s on): the events
+    carry the continuous stream time; without a timeline, the source's clock as it is."""
+    line = StreamTimeline()
+    line.place(frames(1)[0]._replace(stream_time=89.8), last=-1.0, step=0.2)
+    lost = SourceEvent("source.lost", "no frame for 10 s", 449, 89.8)
+    assert source_event("cam1", lost, line).stream_time == 89.8
+    first = line.place(frames(1)[0], last=89.8, step=0.2)  # the reopened source's frame 0 at 0.0 s
+    restored = SourceEvent("source.restored", "frames again after: no frame for 10 s", 0, 0.0)
+    ev = source_event("cam1", restored, line)
+    assert (ev.frame_index, ev.stream_time) == (0, first.stream_time) and ev.stream_time == 90.0
+    assert source_event("cam1", restored).stream_time == 0.0
+    assert source_event("cam1", SourceEvent("source.lost", "gone"), line).stream_time is None
+    sink = Collect()
+    cfg = agent_config(tmp_path, baseline_file)
+    parts = assemble(cfg, checked_baseline(cfg), workshop(cfg, make_sinks=lambda *_: [sink]))
+    publish_source_events(parts.pipeline, [restored], line)
+    assert [(m.kind, m.stream_time) for m in sink.messages] == [("source.restored", 90.0)]
