@@ -104,6 +104,14 @@ def kernel(header: dict[str, Any]) -> None:
         ok = isinstance(v, list) and len(v) == n and all(type(x) is int and 0 <= x <= MAX_DIM for x in v)
         if not ok or (key != "roi" and min(v) < 1) or (key == "roi" and min(v[2:]) < 1):
             raise ContentError(f"{key} must be a list of {n} integers in range, got {str(v)[:80]}")
+    if header["under_threshold"] >= header["over_threshold"]:
+        raise ContentError(
+            f"under_threshold must be below over_threshold, got {header['under_threshold']} and "
+            f"{header['over_threshold']}"
+        )
+    roi, (w, h) = header.get("roi"), header["resolution"]
+    if roi is not None and (roi[0] + roi[2] > w or roi[1] + roi[3] > h):
+        raise ContentError(f"roi {roi} (x, y, w, h) does not fit the resolution {w}x{h}")
 
 
 def thresholds(th: Any, arrays: dict[str, np.ndarray], prefix: str = "thresholds") -> None:

@@ -48,6 +48,7 @@ from camdrift.agent.runtime.notices import (
     agent_event,
     baseline_replaced,
     exit_code,
+    publish_source_events,
     rejected_event,
     source_event,
 )
@@ -90,8 +91,9 @@ class Daemon:
         self._first_config = load_config()
         self.paths = agent_paths(self._first_config, environ)
         self.sequencer = Sequencer()
-        uri = self._first_config.source.uri
-        self.source_id = "in-process" if source is not None else source_identity(uri)
+        self.source_id = (
+            "in-process" if source is not None else source_identity(self._first_config.source.uri)
+        )
         self._shop = Workshop(self.paths, self.sequencer, wall_clock, environ, make_sinks, self.source_id)
         self._seen: tuple[str, tuple[int, int]] | None = None  # pixel format and resolution of the last frame
         self._given_source = source
@@ -107,8 +109,6 @@ class Daemon:
         self._ping = Every(self.notifier.watchdog_interval or 1.0)  # watchdog ping and STATUS line
         self._status_due = Every(STATUS_PERIOD_S)
         self._metrics_due = Every(METRICS_PERIOD_S)
-
-    # -- the running parts ----------------------------------------------------------------------------------------
 
     @property
     def config(self) -> Config:
@@ -197,8 +197,9 @@ class Daemon:
     def step(self, timeout: float = 0.25) -> None:
         """One read from the source: analyse or drop the frame, then the periodic work."""
         frame = self.source.read(timeout)
-        for ev in self.source.drain_events():
-            self.parts.pipeline.publish(source_event(self.parts.pipeline.camera_id, ev))
+        if frame is not None:  # placed first: the source's events name it (a reopened clock moves the offset)
+            frame = self.timeline.place(frame, self.pipeline.stream_time, 1.0 / self.config.analysis.max_fps)
+        publish_source_events(self.parts.pipeline, self.source.drain_events(), self.timeline)
         if frame is not None:
             self.board.frame_arrived()
             self._seen = (frame.pixel_format, frame.resolution)
@@ -208,7 +209,6 @@ class Daemon:
     def _handle(self, frame: Frame) -> None:
         parts = self.parts
         p = parts.pipeline
-        frame = self.timeline.place(frame, p.stream_time, 1.0 / parts.config.analysis.max_fps)
         if frame.flag is not None and parts.evidence is not None:
             keep_flagged(parts.evidence, p.camera_id, frame, created_at=self._wall())
             return  # a flagged frame is evidence, not a sample of the stream (without a spool: a sample)
@@ -223,12 +223,14 @@ class Daemon:
             return
         if self.board.frame_analysed():
             log.info("frames are analysed again against baseline %s", p.baseline_id)
+            self._publish_status()
 
     def _rejected(self, summary: str, frame: Frame | None = None) -> None:
         """``baseline.rejected``: the agent cannot judge the frames with its baseline (logged as an error)."""
         log.error("%s", summary)
         p = self.parts.pipeline
         p.publish(rejected_event(p.camera_id, summary, frame, sum(p.counters.rejected.values())))
+        self._publish_status()  # the retained status says why at once, not at the next period
 
     def shutdown(self, failure: BaseException | None = None) -> None:
         """Flush and stop: save the engine state, publish the last status and state, stop the sinks.
@@ -304,7 +306,7 @@ class Daemon:
     def healthy(self) -> bool:
         """Frames arrived within the source's stall timeout and every sink is healthy (asked from the loop, so
         the loop turns too); see :meth:`StatusBoard.healthy`."""
-        return self.board.healthy(self.parts)
+        return self.board.healthy(self.parts, waiting_for_input=self.source.waiting_for_input)
 
     def _periodic(self) -> None:
         now = self._clock()

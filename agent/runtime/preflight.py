@@ -10,6 +10,7 @@ for any of these reasons.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -30,20 +31,32 @@ class Problem(NamedTuple):
         return f"{self.key}: {self.message}"
 
 
+def _probe_folder(folder: Path) -> str | None:
+    """Why no file can be created in the existing folder ``folder``, or None: tried, not guessed (``os.access``
+    says yes to root everywhere, /proc and read-only mounts included). The probe file is removed at once."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".camdrift-check-", dir=folder)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(fd)
+    os.unlink(probe)
+    return None
+
+
 def writable_folder_problem(folder: Path, what: str) -> str | None:
     """Why ``folder`` (a ``what``) cannot be used for writing by this process, or None. A folder that does not
-    exist yet must be creatable: its nearest existing parent must be a folder this process may write."""
+    exist yet must be creatable: a file must be creatable in its nearest existing parent."""
     if folder.exists():
         if not folder.is_dir():
             return f"{what} {folder} is not a folder"
-        if not os.access(folder, os.W_OK | os.X_OK):
-            return f"{what} {folder} is not writable by this user (uid {os.getuid()})"
-        return None
+        why = _probe_folder(folder)
+        return None if why is None else f"{what} {folder} is not writable (uid {os.getuid()}): {why}"
     parent = folder.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        return f"{what} {folder} cannot be created: {parent} is not a writable folder (uid {os.getuid()})"
+    why = f"{parent} is not a folder" if not parent.is_dir() else _probe_folder(parent)
+    if why is not None:
+        return f"{what} {folder} cannot be created (uid {os.getuid()}): {why}"
     return None
 
 
@@ -52,7 +65,12 @@ def writable_file_problem(path: Path, what: str) -> str | None:
     if path.exists():
         if not path.is_file():
             return f"{what} {path} is not a regular file"
-        return None if os.access(path, os.W_OK) else f"{what} {path} is not writable (uid {os.getuid()})"
+        try:
+            with open(path, "ab"):  # appending nothing changes nothing; it is what the sink will do
+                pass
+        except OSError as exc:
+            return f"{what} {path} is not writable (uid {os.getuid()}): {exc.strerror or exc}"
+        return None
     problem = writable_folder_problem(path.parent, "its folder")
     return None if problem is None else f"{what} {path} cannot be created: {problem}"
 

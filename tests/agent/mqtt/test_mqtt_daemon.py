@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,10 @@ def agent_args(baseline: Path, tmp: Path, port: int, frames: int | None) -> list
         "--mqtt",
         f"127.0.0.1:{port}",
     ]
+
+
+def kinds(path: Path) -> set[str]:
+    return {d.get("kind") for d in read_jsonl(path)}
 
 
 def event_ids(path: Path, kind: str) -> list[str]:
@@ -174,3 +179,40 @@ def test_a_kill_between_the_sinks_never_leaves_an_event_only_in_the_jsonl_file(
         col.close()
     delivered = {m.doc["event_id"] for m in msgs}
     assert in_file and set(in_file) <= delivered  # every line in the file reached MQTT
+
+
+def test_the_retained_status_says_frames_are_refused_at_once(
+    broker: Mosquitto, baseline_file: Path, tmp_path: Path
+) -> None:
+    """A live source whose every frame the baseline refuses: a dashboard connecting now reads why in the
+    retained status within seconds, not an `ok` boot copy until the next 60-s status."""
+    from tests.agent.runtime.test_daemon import start_app
+
+    tap = f"cd-{uuid.uuid4().hex[:10]}"
+    app = start_app(tap, "--frames", "100000", "--fps", "50", "--rate", "50", "--size", "320x240")
+    args = agent_args(baseline_file, tmp_path, broker.port, None)
+    args[args.index("--source") + 1] = f"shm:{tap}"
+    agent = subprocess.Popen([*CAMDRIFT, *args, "--max-fps", "50"], stderr=subprocess.PIPE, text=True)
+    try:
+        jsonl = tmp_path / "events.jsonl"
+        wait_until(
+            lambda: agent.poll() is not None or (jsonl.exists() and "baseline.rejected" in kinds(jsonl))
+        )
+        assert agent.poll() is None, agent.stderr.read()
+        refused = "frames refused: resolution 320x240"
+        live = Collector(broker.port, "camdrift/default/cam1/status")
+        try:  # published at once (delivered within a few seconds), not at the next 60-s period
+            live.wait_for(lambda ms: any(refused in m.doc["source_state"] for m in ms), timeout=10)
+        finally:
+            live.close()
+        late = Collector(broker.port, "camdrift/default/cam1/status")
+        try:  # and it is what a dashboard connecting now reads
+            got = late.wait_for(lambda ms: any(m.retain for m in ms), timeout=5)
+            status = [m for m in got if m.retain][-1].doc
+            assert refused in status["source_state"], status
+            validator().validate(status)
+        finally:
+            late.close()
+    finally:
+        agent.kill()
+        app.kill()

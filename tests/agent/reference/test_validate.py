@@ -76,6 +76,8 @@ def test_edges_must_increase_and_lut_bins_exist() -> None:
         (("stride",), True, "stride must be an integer"),
         (("thumb_size",), [16], "thumb_size must be a list of 2 integers"),
         (("pixel_format",), "yuv", "pixel_format must be one of"),
+        (("under_threshold",), 250, "under_threshold must be below over_threshold"),
+        (("roi",), [HEADER["resolution"][0], 0, 1, 1], r"roi .* does not fit the resolution"),
     ],
 )
 def test_header_values_out_of_range_are_refused_naming_the_key(path, value, message) -> None:

@@ -41,3 +41,17 @@ def test_paths_must_be_writable_files_and_folders(tmp_path: Path):
     assert "is not a regular file" in writable_file_problem(tmp_path, "JSON-lines file")
     assert writable_file_problem(tmp_path / "f", "JSON-lines file") is None
     assert "cannot be created" in writable_file_problem(tmp_path / "f/x.jsonl", "JSON-lines file")
+
+
+def test_writability_is_tried_not_guessed_from_permissions(tmp_path: Path, baseline_file: Path):
+    """/proc says "writable" to root's os.access, yet nothing can be created there: the start would exit 2."""
+    cfg = agent_config(
+        tmp_path,
+        baseline_file,
+        state={"dir": "/proc/camdrift-state"},
+        sinks={"jsonl": {"path": "/proc/camdrift-events.jsonl"}},
+    )
+    problems = preflight(cfg, {})
+    assert [p.key for p in problems] == ["state.dir", "sinks.jsonl.path"], problems
+    assert all("/proc" in p.message for p in problems)
+    assert not list(tmp_path.rglob(".camdrift-check-*"))  # no probe file left behind
