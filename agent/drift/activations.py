@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from camdrift.agent.drift.contract import Statistic, copy_into, finite_or_none
+from camdrift.agent.drift.contract import Statistic, copy_into, scored_statistics
 from camdrift.agent.drift.decision import DRIFT, Cause, Hysteresis, Transition, restore_states, stack_states
 from camdrift.agent.reference.activation_baseline import ActivationReference
 from camdrift.kernels.activations import histogram_by_edges, project
@@ -132,17 +132,7 @@ class ActivationMonitor:
 
     def statistics(self) -> tuple[Statistic, ...]:
         scores = None if self.last is None else self.last.scores
-        return tuple(
-            Statistic(
-                g.name,
-                "act",
-                g.state,
-                None if scores is None else finite_or_none(scores[i]),
-                float(g.drift),
-                not self.full,
-            )
-            for i, g in enumerate(self.groups)
-        )
+        return scored_statistics(self.groups, scores, ["act"] * len(self.groups), not self.full)
 
     def score(self, name: str) -> float:
         return float(self.last.scores[self.ref.names.index(name)]) if self.last is not None else 0.0

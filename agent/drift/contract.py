@@ -87,6 +87,24 @@ def finite_or_none(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
+def scored_statistics(
+    groups: Sequence[Hysteresis], scores: np.ndarray | None, kinds: Sequence[str], warming_up: bool
+) -> tuple[Statistic, ...]:
+    """The :class:`Statistic` of each of ``groups`` (hysteresis machines, one per statistic) with its latest
+    score from ``scores`` ((n,) float64, None before the first scored window) and its ``kinds`` entry."""
+    return tuple(
+        Statistic(
+            g.name,
+            kind,
+            g.state,
+            None if scores is None else finite_or_none(scores[i]),
+            float(g.drift),
+            warming_up,
+        )
+        for i, (g, kind) in enumerate(zip(groups, kinds, strict=True))
+    )
+
+
 def copy_into(name: str, dst: np.ndarray, src: np.ndarray) -> None:
     """``dst[...] = src`` for a restore; ValueError naming ``name`` unless shape and dtype are the same."""
     if dst.shape != src.shape or dst.dtype != src.dtype:

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from camdrift.agent.drift.contract import Section, Statistic, finite_or_none, prefixed
+from camdrift.agent.drift.contract import Section, Statistic, prefixed, scored_statistics
 from camdrift.agent.drift.decision import DRIFT, Cause, Hysteresis, Transition, restore_states, stack_states
 from camdrift.agent.drift.explain import explain
 from camdrift.agent.drift.features import FrameFeatures, extract
@@ -129,17 +129,8 @@ class WindowMonitor:
 
     def statistics(self) -> tuple[Statistic, ...]:
         scores = None if self.last is None else self.last.scores
-        return tuple(
-            Statistic(
-                g.name,
-                self._specs[g.name].kind,
-                g.state,
-                None if scores is None else finite_or_none(scores[i]),
-                float(g.drift),
-                not self.window.full,
-            )
-            for i, g in enumerate(self.groups)
-        )
+        kinds = [self._specs[g.name].kind for g in self.groups]
+        return scored_statistics(self.groups, scores, kinds, not self.window.full)
 
     def score(self, name: str) -> float:
         i = self.baseline.thresholds.names.index(name)
