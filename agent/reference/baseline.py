@@ -286,10 +286,12 @@ def save_baseline(baseline: Baseline, path: str | Path) -> None:
     atomic_write_bytes(Path(path), pack_npz(header, arrays))
 
 
-def load_baseline(path: str | Path) -> Baseline:
+def load_baseline(path: str | Path, *, with_frames: bool = True) -> Baseline:
     """Read a baseline; raise :class:`BaselineError` (one line naming ``path`` and the reason) if it is not a
     regular file, truncated, altered, from the future, not one, or holds content that cannot be used (the rules
-    of :mod:`camdrift.agent.reference.validate`, checked after the hash); FileNotFoundError if it is missing."""
+    of :mod:`camdrift.agent.reference.validate`, checked after the hash); FileNotFoundError if it is missing.
+    with_frames: keep the per-frame reference features (``reference_frames``: most of the file, used only by
+    ``baseline merge``); the agent passes False, so they are read for the hash and then let go."""
     header, arrays = unpack_npz(path, "baseline", BaselineError)
     if header.get("format") != FORMAT:
         raise BaselineError(f"{path}: not a baseline file (format {header.get('format')!r})")
@@ -322,7 +324,7 @@ def load_baseline(path: str | Path) -> Baseline:
         fields["scalar_names"] = tuple(fields["scalar_names"])
         for name in _ARRAY_FIELDS:
             fields[name] = arrays[name]
-        if any(k.startswith("frames.") for k in arrays):
+        if with_frames and any(k.startswith("frames.") for k in arrays):
             fields["reference_frames"] = ReferenceFrames(
                 **{name: arrays[f"frames.{name}"] for name in ReferenceFrames._fields}
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ log = logging.getLogger("camdrift.agent")
 MakeSinks = Callable[[Config, AgentPaths, Sequencer], list[Sink]]
 # Sections a reload does not apply: the source, sinks, MQTT and state folder are opened once.
 RESTART_ONLY = ("source", "sinks", "mqtt", "state")
+IN_PROCESS = "in-process"  # the source identity of the in-process agent's mailbox
 
 
 class StartupError(RuntimeError):
@@ -53,7 +55,7 @@ class Workshop:
     process's); make_sinks: the extra sinks (MQTT) for a config; wall_clock: Unix seconds for evidence records;
     source_id: the source's identity (:func:`~camdrift.agent.runtime.continuity.source_identity`): a saved
     engine state is restored only for the source it was saved from, and every episode id names it (None:
-    restored whatever its source, ids without a source).
+    restored whatever its source, ids without a source; :data:`IN_PROCESS` for the in-process agent).
     """
 
     paths: AgentPaths
@@ -62,6 +64,12 @@ class Workshop:
     environ: Mapping[str, str] | None = None
     make_sinks: MakeSinks | None = None
     source_id: str | None = None
+
+    @property
+    def in_process(self) -> bool:
+        """The agent runs on a thread of the app (:mod:`~camdrift.agent.runtime.inprocess`): a live source
+        whatever ``source.uri`` says, and the CPU budget is charged for the agent's thread only."""
+        return self.source_id == IN_PROCESS
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,9 @@ def assemble(cfg: Config, baseline: Baseline, shop: Workshop, previous: Assembly
         pipeline.carry_over(kept.pipeline, keep_windows=True)
     elif previous is None:
         restore_state(pipeline, shop.paths, shop.source_id)
-    return Assembly(cfg, baseline, sinks, pipeline, frame_sampler(cfg), evidence, activations)
+    return Assembly(
+        cfg, baseline, sinks, pipeline, frame_sampler(cfg, shop.in_process), evidence, activations
+    )
 
 
 def for_reload(running: Config, new: Config) -> tuple[Config, list[str]]:
@@ -139,7 +149,7 @@ def checked_baseline(cfg: Config, environ: Mapping[str, str] | None = None) -> B
             "(or set baseline.path / --baseline)"
         )
     try:
-        baseline = load_baseline(path)
+        baseline = load_baseline(path, with_frames=False)  # the per-frame features are for merging only
     except BaselineError as exc:
         raise BaselineRefused(f"baseline {path} refused: {exc}") from None
     try:
@@ -272,10 +282,13 @@ def mqtt_sinks(cfg: Config, paths: AgentPaths, sequencer: Sequencer) -> list[Sin
     return [sink]
 
 
-def frame_sampler(cfg: Config) -> FrameSampler:
-    """The sampler of ``[analysis]``: at most ``max_fps``, within ``cpu_budget`` for a live source."""
-    # A replay runs as fast as the machine allows: it would always read as over budget.
-    budget = None if is_replay(cfg.source.uri) else CpuBudget(cfg.analysis.cpu_budget)
+def frame_sampler(cfg: Config, in_process: bool = False) -> FrameSampler:
+    """The sampler of ``[analysis]``: at most ``max_fps``, within ``cpu_budget`` for a live source (the
+    process's CPU time; in-process, the agent thread's: the app's own work is not the agent's)."""
+    budget = None
+    if in_process or not is_replay(cfg.source.uri):  # a replay runs flat out: it would always be over budget
+        clock = time.thread_time if in_process else time.process_time
+        budget = CpuBudget(cfg.analysis.cpu_budget, cpu_clock=clock)
     # Over budget, the agent lowers its analysis rate only: a coarser pixel stride than the baseline's would
     # change the pixel counts behind every histogram and read as drift (see Pipeline.analyse).
     return FrameSampler(cfg.analysis.max_fps, stride=1, budget=budget, max_stride_factor=1)

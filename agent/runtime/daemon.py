@@ -32,6 +32,7 @@ from camdrift.agent.output.events import Sequencer, Status
 from camdrift.agent.output.evidence import keep_flagged
 from camdrift.agent.paths import agent_paths
 from camdrift.agent.runtime.assembly import (
+    IN_PROCESS,
     Assembly,
     BaselineRefused,
     MakeSinks,
@@ -55,7 +56,6 @@ from camdrift.agent.runtime.notices import (
 from camdrift.agent.runtime.notify import Notifier
 from camdrift.agent.runtime.pipeline import Pipeline
 from camdrift.agent.runtime.preflight import preflight
-from camdrift.agent.runtime.sampler import FrameSampler
 from camdrift.agent.runtime.status import Every, StatusBoard, agent_version, config_hash
 from camdrift.agent.sources.base import FrameSource
 from camdrift.agent.sources.reopen import ReopeningSource
@@ -91,9 +91,7 @@ class Daemon:
         self._first_config = load_config()
         self.paths = agent_paths(self._first_config, environ)
         self.sequencer = Sequencer()
-        self.source_id = (
-            "in-process" if source is not None else source_identity(self._first_config.source.uri)
-        )
+        self.source_id = IN_PROCESS if source is not None else source_identity(self._first_config.source.uri)
         self._shop = Workshop(self.paths, self.sequencer, wall_clock, environ, make_sinks, self.source_id)
         self._seen: tuple[str, tuple[int, int]] | None = None  # pixel format and resolution of the last frame
         self._given_source = source
@@ -118,10 +116,6 @@ class Daemon:
     @property
     def pipeline(self) -> Pipeline | None:
         return None if self.parts is None else self.parts.pipeline
-
-    @property
-    def sampler(self) -> FrameSampler | None:
-        return None if self.parts is None else self.parts.sampler
 
     @property
     def time_offset(self) -> float:
@@ -164,6 +158,7 @@ class Daemon:
                 raise
             raise StartupError(f"cannot set up the sinks or the evidence spool: {exc}") from None
         self.source = open_frames(cfg, self._given_source, self.parts.sampler.fps)
+        self.parts.sampler.follow(self.source.set_request_interval)
         self._event("baseline.loaded", f"baseline {baseline.baseline_id} from {self.paths.baseline}")
         self._event(
             "agent.started",
@@ -278,6 +273,7 @@ class Daemon:
             self.notifier.ready(status=f"reload refused: {exc}")
             return
         self.parts = parts
+        parts.sampler.follow(self.source.set_request_interval)  # a new rate asks the app for new frames
         if fixed:
             log.warning("reload: changes to %s take effect at the next restart", ", ".join(fixed))
         if baseline.baseline_id == old.baseline.baseline_id:

@@ -118,7 +118,7 @@ class Agent:
         # The sampler runs on the daemon's continuous stream time (see StreamTimeline); a timestamp that went
         # back (the app restarted its clock) is let through for the daemon to re-offset.
         t_agent = t + d.time_offset
-        due = d.sampler.next_due
+        due = d.parts.sampler.next_due
         went_back = t_agent < d.pipeline.stream_time
         if not mb.wants() or (due is not None and not went_back and t_agent < due - 1e-9):
             mb.dropped += 1

@@ -85,7 +85,7 @@ def baseline_problems(cfg: Config, path: Path) -> tuple[Baseline | None, list[Pr
             )
         ]
     try:
-        baseline = load_baseline(path)
+        baseline = load_baseline(path, with_frames=False)
     except (BaselineError, OSError) as exc:
         return None, [Problem("baseline.path", f"baseline {path} refused: {exc}")]
     src = cfg.source

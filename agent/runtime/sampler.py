@@ -6,6 +6,11 @@ budget, steps up a ladder of cheaper settings: the pixel stride first (1 -> 2 ->
 each step a quarter of the pixels), then halving the rate (down to ``min_fps``). After ``recover_after`` seconds
 below ``low_water`` times the budget it steps back down one rung at a time. Frames that are not analysed are
 dropped by the caller, never queued.
+
+The budget is first measured from the end of the first analysed frame: start-up (imports, the baseline, the
+kernels' first call) is not the agent's steady cost, and counting it made every start read as over budget. A
+source that is asked for frames (the frame tap: each request makes the app copy one) follows the rate through
+:meth:`FrameSampler.follow`, so every step down, step back and reload changes what the app is asked for.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ class CpuBudget:
     """Share of one core used by this process, measured over windows of ``window`` s of wall time.
 
     budget: allowed fraction of one core, in (0, 1] (0.15 = 15 % of one core).
-    cpu_clock / wall_clock: seconds; injectable for tests (defaults: ``time.process_time``, ``time.monotonic``).
-    ``process_time`` counts every thread of the process, so numba threads are included.
+    cpu_clock / wall_clock: seconds; injectable (defaults: ``time.process_time``, ``time.monotonic``).
+    ``process_time`` counts every thread of the process, numba's included: right for ``camdrift run``, which
+    owns its process. The in-process agent shares its process with the app, so it passes ``time.thread_time``
+    and is charged only for its own thread (read from that thread: see :meth:`restart`).
 
     >>> cpu, wall = [0.0], [0.0]
     >>> b = CpuBudget(0.15, window=5.0, cpu_clock=lambda: cpu[0], wall_clock=lambda: wall[0])
@@ -64,6 +71,13 @@ class CpuBudget:
             self._cpu0, self._wall0 = cpu, wall
             self.windows += 1
             self.measured_at = wall
+        return self
+
+    def restart(self) -> CpuBudget:
+        """Starts a new window now, forgetting the time since the last one (and, for a per-thread clock, taking
+        the clock of the calling thread from here on)."""
+        self._cpu0 = self._cpu_clock()
+        self._wall0 = self._wall_clock()
         return self
 
     @property
@@ -156,8 +170,17 @@ class FrameSampler:
         self._last_t: float | None = None
         self._seen_windows = 0
         self._calm_since: float | None = None  # wall time of the first calm window in a row
+        self._measuring = False  # the budget's windows run from the end of the first analysed frame
+        self._request: Callable[[float], None] | None = None
         self.analysed = 0
         self.dropped = 0
+
+    def follow(self, request_interval: Callable[[float], None]) -> FrameSampler:
+        """Calls ``request_interval(1 / fps)`` now and at every rate change (a source's
+        ``set_request_interval``: the frame tap then asks the app only for frames this sampler will take)."""
+        self._request = request_interval
+        request_interval(1.0 / self.fps)
+        return self
 
     @property
     def stride(self) -> int:
@@ -193,13 +216,18 @@ class FrameSampler:
 
     def update(self) -> FrameSampler:
         """Reads the CPU budget and moves one rung per complete window: up when over, down after a calm spell."""
-        if self.budget is None:
+        if self.budget is None or self.analysed == 0:
+            return self
+        if not self._measuring:
+            self._measuring = True
+            self.budget.restart()
             return self
         b = self.budget.update()
         if b.windows == self._seen_windows:
             return self
         self._seen_windows = b.windows
         now = b.measured_at
+        fps = self.fps
         if b.over:
             self._calm_since = None
             if self.level < len(self._ladder) - 1:
@@ -212,6 +240,8 @@ class FrameSampler:
                 self._calm_since = now  # the next step back needs another calm spell
         else:
             self._calm_since = None
+        if self._request is not None and self.fps != fps:
+            self._request(1.0 / self.fps)
         return self
 
     @property

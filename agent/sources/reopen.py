@@ -23,6 +23,19 @@ class IdleReporting(Protocol):
     def idle_waiting(self) -> bool: ...
 
 
+@runtime_checkable
+class ReopenHinting(Protocol):
+    """A source that can tell cheaply that a reopen would now find something new: the frame tap, whose app
+    re-creates its segment on restart (:class:`~camdrift.agent.tap.reader.TapReader`). While the source is
+    down, :class:`ReopeningSource` looks every :data:`HINT_POLL_S` and reopens at once on a hint instead of
+    waiting out its backoff, so the agent re-attaches within a second of the app's restart."""
+
+    def reopen_hint(self) -> bool: ...
+
+
+HINT_POLL_S = 0.1
+
+
 class ReopeningSource:
     """Wraps a :class:`~camdrift.agent.sources.base.FrameSource` so that failures become events, never exceptions.
 
@@ -131,8 +144,9 @@ class ReopeningSource:
             return None
         now = self._clock()
         if not self._is_open:
-            if now < self._retry_at:
-                self._sleep(min(timeout, self._retry_at - now))
+            hinting = isinstance(self.source, ReopenHinting)
+            if now < self._retry_at and not (hinting and self.source.reopen_hint()):
+                self._sleep(min(timeout, self._retry_at - now, HINT_POLL_S if hinting else timeout))
                 return None
             self.open()
             if not self._is_open:

@@ -62,6 +62,22 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _segment_problem(seg: Segment, size: int, check_pid: bool) -> str | None:
+    """Why a mapped segment of ``size`` bytes cannot be read (completing "<path> ..."), or None."""
+    w = seg.words
+    if w[W_MAGIC] != MAGIC:
+        return "is not a camdrift tap segment (bad magic)"
+    if w[W_VERSION] != LAYOUT_VERSION:
+        return f"has layout version {w[W_VERSION]}, this agent reads {LAYOUT_VERSION}"
+    if w[W_HEADER] != PAGE or size < PAGE + 2 * seg.capacity:
+        return f"is truncated ({size} bytes for capacity {seg.capacity})"
+    if w[W_RETIRED]:
+        return "was retired by its producer"
+    if check_pid and not _pid_alive(w[W_PID]):
+        return f"was left by producer pid {w[W_PID]}, which has exited"
+    return None
+
+
 class TapReader:
     """Consumer side of a frame tap: a :class:`~camdrift.agent.frames.FrameSource` for ``shm:NAME``.
 
@@ -106,6 +122,7 @@ class TapReader:
         self.flags_overwritten = 0
         self.reattaches = 0
         self._seg: Segment | None = None
+        self._tried_ino: tuple[int, int] | None = None  # (st_dev, st_ino) of the last segment opened
         self._pending: int | None = None  # want value we are waiting on
         self._last_count = 0
         self._pid = 0
@@ -141,6 +158,7 @@ class TapReader:
             ) from None
         try:
             st = os.fstat(fd)
+            self._tried_ino = (st.st_dev, st.st_ino)
             if st.st_size < PAGE:
                 raise SourceError(f"{self.path} is not a camdrift tap segment ({st.st_size} bytes)")
             mm = mmap.mmap(fd, st.st_size)
@@ -148,17 +166,7 @@ class TapReader:
             os.close(fd)
         seg = Segment(mm, (st.st_dev, st.st_ino))
         w = seg.words
-        problem = None
-        if w[W_MAGIC] != MAGIC:
-            problem = "is not a camdrift tap segment (bad magic)"
-        elif w[W_VERSION] != LAYOUT_VERSION:
-            problem = f"has layout version {w[W_VERSION]}, this agent reads {LAYOUT_VERSION}"
-        elif w[W_HEADER] != PAGE or st.st_size < PAGE + 2 * seg.capacity:
-            problem = f"is truncated ({st.st_size} bytes for capacity {seg.capacity})"
-        elif w[W_RETIRED]:
-            problem = "was retired by its producer"
-        elif self.check_pid and not _pid_alive(w[W_PID]):
-            problem = f"was left by producer pid {w[W_PID]}, which has exited"
+        problem = _segment_problem(seg, st.st_size, self.check_pid)
         if problem:
             seg.close()
             raise SourceError(f"{self.path} {problem}")
@@ -166,6 +174,15 @@ class TapReader:
         self._last_count = w[SLOT_WORDS[FRAME] + S_COUNT]
         self._pending = None
         return seg
+
+    def reopen_hint(self) -> bool:
+        """Whether a segment other than the last one tried now sits at the path (the app restarted and created
+        a new one): :class:`~camdrift.agent.sources.reopen.ReopeningSource` then reopens at once."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) != self._tried_ino
 
     def close(self) -> None:
         seg, self._seg = self._seg, None

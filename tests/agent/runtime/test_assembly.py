@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from camdrift.agent.output.events import Sequencer
 from camdrift.agent.output.sinks import ConsoleSink, JsonlSink
-from camdrift.agent.reference.baseline import save_baseline
+from camdrift.agent.reference.baseline import load_baseline, save_baseline
 from camdrift.agent.runtime.assembly import (
     StartupError,
     activation_sampler,
@@ -22,7 +23,8 @@ from camdrift.agent.runtime.assembly import (
     frame_sampler,
     mqtt_sinks,
 )
-from tests.agent.drift_fixtures import small_baseline
+from camdrift.calibration.calibrate.build import keep_frames, reference_frames
+from tests.agent.drift_fixtures import small_baseline, stats_of
 from tests.agent.runtime.helpers import agent_config, frames, workshop
 
 
@@ -162,3 +164,15 @@ def test_activations_need_a_baseline_with_the_group(tmp_path: Path, baseline_fil
 def test_no_mqtt_sink_without_a_broker(tmp_path: Path, baseline_file: Path):
     cfg = agent_config(tmp_path, baseline_file)
     assert mqtt_sinks(cfg, workshop(cfg).paths, Sequencer()) == []
+
+
+def test_the_agent_leaves_the_per_frame_reference_features_on_disk(tmp_path: Path):
+    """A baseline keeps its reference frames' features for ``baseline merge`` (most of the file); the agent
+    loads it without them, and the file still loads whole for merging."""
+    path = tmp_path / "with-frames.npz"
+    b = small_baseline()
+    save_baseline(
+        dataclasses.replace(b, reference_frames=keep_frames(reference_frames(stats_of(3, 600)))), path
+    )
+    assert load_baseline(path).reference_frames is not None
+    assert checked_baseline(agent_config(tmp_path, path)).reference_frames is None

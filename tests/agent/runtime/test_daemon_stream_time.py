@@ -166,3 +166,34 @@ def test_two_recordings_with_the_same_timing_get_their_own_episode_ids(
     drift = replay(baseline_file, dark, tmp_path, "fresh2")
     assert {d["episode_id"] for d in drift} == {first[0][2]}  # one id from start to end
     assert np.isfinite([d["stream_time"] for d in drift]).all()
+
+
+class AskedCamera(RestartingCamera):
+    """A camera that records every request interval the agent sets (what a frame tap would ask the app for)."""
+
+    def __init__(self, openings: int, per_opening: int) -> None:
+        super().__init__(openings, per_opening)
+        self.asked: list[float] = []
+
+    def set_request_interval(self, seconds: float) -> None:
+        self.asked.append(seconds)
+
+
+def test_a_reload_that_changes_the_rate_changes_what_the_source_is_asked_for(
+    baseline_file: Path, tmp_path: Path
+) -> None:
+    """SIGHUP with ``analysis.max_fps`` 5 -> 10: the source is asked for a frame every 0.1 s from then on (it
+    was asked every 0.2 s; before, the reload showed "10 fps" in STATUS and the tap still asked for 5)."""
+    configs = [agent_config(tmp_path, baseline_file, analysis={"max_fps": 5.0})]
+    camera = AskedCamera(openings=1, per_opening=40)
+    daemon = Daemon(lambda: configs[-1], environ={}, source=camera)
+
+    def sighup(opening: int, index: int) -> None:
+        if index == 20:
+            configs.append(agent_config(tmp_path, baseline_file, analysis={"max_fps": 10.0}))
+            daemon.request_reload()
+
+    camera.on_frame = sighup
+    assert daemon.run() == 0
+    assert camera.asked[0] == 0.2 and camera.asked[-1] == 0.1
+    assert daemon.parts.sampler.fps == 10.0

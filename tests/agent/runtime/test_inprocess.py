@@ -16,22 +16,50 @@ from camdrift.agent.sim.line import HEALTHY, Drift, ProductionLine
 from tests.agent.drift_fixtures import small_baseline
 
 
-@pytest.fixture
-def agent(tmp_path: Path):
+def in_process_config(tmp_path: Path, cpu_budget: float):
     save_baseline(small_baseline(), tmp_path / "baseline.npz")
-    config = parse_config(
+    return parse_config(
         {
             "camera": {"id": "press-1"},
             "source": {"uri": "synthetic:stationary"},  # unused: frames come from submit()
-            "analysis": {"max_fps": 5.0},
+            "analysis": {"max_fps": 5.0, "cpu_budget": cpu_budget},
             "baseline": {"path": str(tmp_path / "baseline.npz")},
             "state": {"dir": str(tmp_path / "state")},
             "sinks": {"jsonl": {"path": str(tmp_path / "events.jsonl")}, "console": {"enabled": False}},
         }
     )
-    a = Agent(config).start()
+
+
+@pytest.fixture
+def agent(tmp_path: Path):
+    # These tests hand frames far faster than stream time passes; a whole core of budget keeps the analysis
+    # rate as configured (one agent thread cannot use more), so every due frame is taken.
+    a = Agent(in_process_config(tmp_path, cpu_budget=1.0)).start()
     yield a
     a.stop()
+
+
+def test_the_budget_charges_the_agent_thread_not_the_app(tmp_path: Path) -> None:
+    """The app burns a whole core on its own thread while it hands 10 frames a second; the agent's budget
+    (15 % of a core) counts only the agent thread, so it stays within budget at the configured 5 fps (it
+    charged the whole process before: the analysis fell to the 0.2 fps floor)."""
+    agent = Agent(in_process_config(tmp_path, cpu_budget=0.15)).start()
+    try:
+        frame = ProductionLine(seed=8, width=160, height=120).frame(0)
+        start = time.monotonic()
+        next_frame = start
+        while time.monotonic() < start + 7.0:
+            now = time.monotonic()
+            if now >= next_frame:
+                agent.submit(frame, ts=now)
+                next_frame += 0.1
+            sum(range(2000))  # the app's own work, between frames
+        sampler = agent.daemon.parts.sampler
+        assert sampler.budget.windows >= 1 and sampler.budget.fraction < 0.15, sampler.describe()
+        assert sampler.level == 0 and sampler.fps == 5.0
+        assert sampler.analysed >= 25  # ~5 a second
+    finally:
+        agent.stop()
 
 
 def wait_idle(agent: Agent, timeout: float = 5.0) -> None:

@@ -136,3 +136,32 @@ def test_sampler_rejects_impossible_arguments(kwargs, match):
 def test_budget_must_be_a_fraction_of_one_core(budget):
     with pytest.raises(ValueError, match=r"budget must be in \(0, 1\]"):
         CpuBudget(budget)
+
+
+def test_start_up_is_not_charged_to_the_budget():
+    """Imports, the baseline and the kernels' first call cost seconds of CPU before and during the first
+    analysed frame; the budget's first window starts after it, so a start does not read as over budget."""
+    proc = FakeProcess()
+    proc.cpu = 3.0  # start-up before the first frame
+    s = make(proc)
+    proc.wall += 0.1
+    assert s.offer(proc.wall)
+    proc.cpu += 2.0  # the first analysed frame: the kernels' compilation
+    levels = proc.run(s, 30, cost=lambda stride: 0.01)  # steady: 5 % of a core
+    assert set(levels) == {0} and s.budget.fraction == pytest.approx(0.05, abs=0.01)
+    assert not s.state.over_budget
+
+
+def test_the_request_interval_follows_every_rate_change():
+    proc = FakeProcess()
+    s = make(proc, max_stride_factor=1, min_fps=0.5, recover_after=10.0)
+    asked: list[float] = []
+    s.follow(asked.append)
+    assert asked == [0.2]  # 1 / 5 fps, at once
+    proc.run(s, 12, cost=lambda stride: 1.0)  # over budget: 5 -> 2.5 fps -> ...
+    assert asked[1:3] == [0.4, 0.8]
+    assert asked[-1] == pytest.approx(1.0 / s.fps)
+    proc.run(s, 200, cost=lambda stride: 0.0)  # calm: back one rung per calm spell, to 5 fps
+    assert s.fps == 5.0 and asked[-1] == 0.2
+    back = asked[asked.index(max(asked)) :]
+    assert len(back) >= 3 and all(b == a / 2 for a, b in zip(back, back[1:], strict=False))  # each step asked

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from camdrift.agent.frames import SourceError
+from camdrift.agent.runtime.sampler import CpuBudget, FrameSampler
+from camdrift.agent.sources.reopen import ReopeningSource
 from camdrift.agent.tap import FrameTap, TapReader, layout, segment_path
 from camdrift.agent.tap import reader as reader_module
 from tests.agent.tap.helpers import pattern, read_frames
@@ -186,3 +188,65 @@ def test_request_interval_is_set_by_the_agent_and_checked(name):
             with pytest.raises(ValueError, match="request_interval"):
                 reader.set_request_interval(bad)
         assert reader.request_interval == 3600.0
+
+
+def _copies(tap: FrameTap, reader, seconds: float) -> list[float]:
+    """The app offers a frame every ~5 ms for ``seconds`` while the agent reads: the times of the copies made."""
+    image = np.zeros((4, 4), np.uint8)
+    made = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if tap.offer(image):
+            made.append(time.monotonic())
+        reader.read(0.0)
+        time.sleep(0.005)
+    return made
+
+
+def test_the_app_copies_only_the_frames_the_sampler_will_take(name):
+    """Over budget the sampler halves its rate and the tap asks the app for half as many copies; back within
+    budget it asks for more again (seen from the app's side: which offers are copied)."""
+    cpu, wall = [0.0], [0.0]
+    budget = CpuBudget(0.15, window=1.0, cpu_clock=lambda: cpu[0], wall_clock=lambda: wall[0])
+    sampler = FrameSampler(8.0, budget=budget, max_stride_factor=1, min_fps=1.0, recover_after=0.0)
+    with FrameTap(name, pixel_format="gray8") as tap, TapReader(name) as reader:
+        sampler.follow(reader.set_request_interval)
+        assert sampler.offer(0.0) and not sampler.offer(0.01)  # the first frame; the budget runs from here
+        fast = _copies(tap, reader, 1.0)
+        for _ in range(2):  # two windows over budget: 8 -> 4 -> 2 fps
+            wall[0] += 1.0
+            cpu[0] += 1.0
+            sampler.update()
+        assert sampler.fps == 2.0 and reader.request_interval == 0.5
+        slow = _copies(tap, reader, 1.6)
+        for _ in range(2):  # calm again: 2 -> 4 -> 8 fps
+            wall[0] += 1.0
+            sampler.update()
+        again = _copies(tap, reader, 1.0)
+    assert len(fast) >= 5 and len(again) >= 5  # 8 a second asked for
+    assert 2 <= len(slow) <= 4 and all(b - a >= 0.45 for a, b in zip(slow, slow[1:], strict=False))
+
+
+def test_a_re_created_segment_is_attached_within_a_second(name):
+    """The app restarts: its old segment is retired, and the new one appears after the agent's backoff has
+    grown to seconds. The reader sees the new segment and re-attaches at once, not when the backoff ends."""
+    image = np.zeros((4, 4), np.uint8)
+    first = FrameTap(name, pixel_format="gray8")
+    source = ReopeningSource(TapReader(name), backoff_initial=4.0, backoff_max=30.0)
+    source.open()
+    source.read(0.0)
+    assert first.offer(image) and source.read(0.1) is not None
+    first.close()
+    end = time.monotonic() + 1.0
+    while source.lost_reason is None and time.monotonic() < end:
+        source.read(0.05)
+    assert source.lost_reason is not None  # lost: the next regular attempt is 4 s away
+    with FrameTap(name, pixel_format="gray8") as second:
+        created = time.monotonic()
+        frame = None
+        while frame is None and time.monotonic() < created + 3.0:
+            frame = source.read(0.05)
+            second.offer(image)
+        assert frame is not None and time.monotonic() - created < 1.0
+        assert [e.kind for e in source.drain_events()] == ["source.lost", "source.restored"]
+    source.close()
