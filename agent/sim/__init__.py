@@ -1,1 +1,1 @@
-"""A simulated inspection line (real photographs) for the demo, benchmarks and tests."""
+"""A simulated inspection line (real photographs, several scenes) for the demo, corpus, benchmarks and tests."""

@@ -1,4 +1,4 @@
-"""Scene assets of the synthetic production line, built once per frame size from the packaged photographs.
+"""Scene assets of the synthetic production line, built once per scene and frame size from packaged photographs.
 
 The photographs ship in ``camdrift/agent/sim/data`` (origin and licence in its README) and are decoded with OpenCV, so
 rendering never needs scikit-image. Everything here is cached and treated as read-only by the renderer.
@@ -14,13 +14,9 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from camdrift.agent.sim.scenes import DEFAULT_SCENE, Product, Scene, Surface
+
 ANGLES_DEG = (-8.0, -4.0, 0.0, 4.0, 8.0)
-# Soft elliptical cut-out of each photograph: centre and semi-axes as fractions of the stored image.
-_ELLIPSES = {
-    "cup.jpg": (0.5, 0.52, 0.48, 0.47),
-    "cat.jpg": (0.5, 0.52, 0.48, 0.47),  # the same outline as the cup, so only the content differs
-    "helmet.jpg": (0.53, 0.58, 0.45, 0.55),
-}
 
 
 def load_photo(name: str, grayscale: bool = False) -> np.ndarray:
@@ -57,8 +53,8 @@ def match_histograms(source: np.ndarray, reference: np.ndarray, weight: np.ndarr
 
 
 class Sprite(NamedTuple):
-    premul: np.ndarray  # (h, w, 3) float32, colour x alpha
-    keep: np.ndarray  # (h, w, 1) float32, (1 - alpha) x (1 - shadow): what remains of the belt below
+    premul: np.ndarray  # (h, w, 3) float32 colour x alpha; (h, w) for a mono scene
+    keep: np.ndarray  # like premul: (1 - alpha) x (1 - shadow), what remains of the belt below
 
 
 def _tile(texture: np.ndarray, height: int, width: int, tile_px: int) -> np.ndarray:
@@ -69,44 +65,83 @@ def _tile(texture: np.ndarray, height: int, width: int, tile_px: int) -> np.ndar
     return np.tile(block, reps)[:height, :width]
 
 
-@lru_cache(maxsize=4)
-def scene_canvas(canvas_h: int, canvas_w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Lamp fall-off and the unlit static background, both (canvas_h, canvas_w, 3) float32."""
-    belt = _tile(_load_photo("belt.jpg", True), canvas_h, canvas_w, max(16, round(0.55 * canvas_h)))
-    rail = _tile(_load_photo("rail.jpg", True), canvas_h, canvas_w, max(16, round(0.45 * canvas_h)))
-    belt = 85.0 + 0.55 * (belt - belt.mean())  # dark rubber-like belt, grey (B, G, R) tint below
-    rail = 150.0 + 0.6 * (rail - rail.mean())
+def _surface(surface: Surface, canvas_h: int, canvas_w: int) -> np.ndarray:
+    """(canvas_h, canvas_w) float32 grey texture: level + contrast x (tiled photo - its mean)."""
+    tex = _tile(_load_photo(surface.photo, True), canvas_h, canvas_w, max(16, round(surface.tile * canvas_h)))
+    return surface.level + surface.contrast * (tex - tex.mean())
+
+
+@lru_cache(maxsize=8)
+def scene_canvas(canvas_h: int, canvas_w: int, scene: Scene = DEFAULT_SCENE) -> tuple[np.ndarray, np.ndarray]:
+    """Lamp fall-off and the unlit static background of ``scene``, both (canvas_h, canvas_w, 3) float32.
+
+    Mono scenes: both (canvas_h, canvas_w) float32.
+    """
+    belt = _surface(scene.belt, canvas_h, canvas_w)
+    rail = _surface(scene.rail, canvas_h, canvas_w)
+    top, bottom = scene.belt_band
     rows = np.arange(canvas_h, dtype=np.float32)[:, None] / canvas_h
-    on_belt = (rows > 0.2) & (rows < 0.8)
-    guide = (np.abs(rows - 0.2) < 0.025) | (np.abs(rows - 0.8) < 0.025)  # dark metal belt guides
+    on_belt = (rows > top) & (rows < bottom)
+    guide = (np.abs(rows - top) < 0.025) | (np.abs(rows - bottom) < 0.025)  # metal belt guides
+    # The belt tint multiplies in float32 and the rail tint in float64, as the cups scene was first written:
+    # the default scene keeps rendering byte-identically.
     bgr = np.where(
         on_belt[..., None],
-        belt[..., None] * np.float32([1.06, 1.0, 0.92]),
-        rail[..., None] * [0.72, 0.9, 1.12],
+        belt[..., None] * np.float32(scene.belt.tint),
+        rail[..., None] * list(scene.rail.tint),
     )
-    bgr = np.where(guide[..., None], 38.0, bgr).astype(np.float32)
+    bgr = np.where(guide[..., None], scene.guide_level, bgr).astype(np.float32)
+    if scene.fixture:
+        _paste_fixture(bgr, scene)
     yy, xx = np.mgrid[0:canvas_h, 0:canvas_w].astype(np.float32)
-    r2 = ((xx - 0.45 * canvas_w) / canvas_w) ** 2 + ((yy - 0.4 * canvas_h) / canvas_h) ** 2
-    lamp = (1.1 - 0.9 * r2).astype(np.float32)  # one lamp above, slightly left of and above the centre
+    cx, cy, peak, falloff = scene.lamp
+    r2 = ((xx - cx * canvas_w) / canvas_w) ** 2 + ((yy - cy * canvas_h) / canvas_h) ** 2
+    lamp = (peak - falloff * r2).astype(np.float32)  # one lamp above the line
+    if scene.mono:
+        return lamp, np.ascontiguousarray(bgr[..., 1])
     return np.repeat(lamp[..., None], 3, axis=2), bgr
 
 
-def _cutout(name: str, height_px: int) -> tuple[np.ndarray, np.ndarray]:
-    """A photograph scaled to ``height_px`` rows: (h, w, 3) float32 colour and (h, w) float32 soft alpha."""
-    img = _load_photo(name, False)
+def _paste_fixture(bgr: np.ndarray, scene: Scene) -> None:
+    """Paint the scene's fixed part (a grey photograph, tinted) over its box of the canvas, in place."""
+    h, w = bgr.shape[:2]
+    x0, y0, x1, y1 = scene.fixture_box
+    box = np.s_[round(y0 * h) : round(y1 * h), round(x0 * w) : round(x1 * w)]
+    bh, bw = bgr[box].shape[:2]
+    photo = cv2.resize(_load_photo(scene.fixture, True), (bw, bh), interpolation=cv2.INTER_AREA)
+    bgr[box] = (0.15 * 255 + 0.75 * photo.astype(np.float32))[..., None] * np.float32(scene.fixture_tint)
+
+
+def _alpha(product: Product, grey: np.ndarray) -> np.ndarray:
+    """(h, w) float32 soft alpha of a product photograph by its outline."""
+    h, w = grey.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    if product.outline == "dark":  # a silhouette: dark pixels are the part
+        return np.clip((160.0 - grey.astype(np.float32)) / 60.0, 0.0, 1.0)
+    if product.outline == "rect":  # rounded corners, edges softened over 6 % of the shorter side
+        r = 0.12 * min(h, w)
+        dx = np.maximum(np.abs(xx - (w - 1) / 2) - ((w - 1) / 2 - r), 0.0)
+        dy = np.maximum(np.abs(yy - (h - 1) / 2) - ((h - 1) / 2 - r), 0.0)
+        return np.clip((r - np.sqrt(dx * dx + dy * dy)) / (0.06 * min(h, w)), 0.0, 1.0).astype(np.float32)
+    cx, cy, ax, ay = product.ellipse
+    rho = np.sqrt(((xx - cx * w) / (ax * w)) ** 2 + ((yy - cy * h) / (ay * h)) ** 2)
+    return np.clip((1.0 - rho) / 0.06, 0.0, 1.0).astype(np.float32)  # edge softened over 6 % of the radius
+
+
+def _cutout(product: Product, height_px: int) -> tuple[np.ndarray, np.ndarray]:
+    """A product photograph scaled to ``height_px`` rows: (h, w, 3) float32 colour and (h, w) float32 alpha."""
+    img = _load_photo(product.photo, False)
     scale = height_px / img.shape[0]
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     img = cv2.resize(img, (max(1, round(img.shape[1] * scale)), height_px), interpolation=interp)
-    h, w = img.shape[:2]
-    cx, cy, ax, ay = _ELLIPSES[name]
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    rho = np.sqrt(((xx - cx * w) / (ax * w)) ** 2 + ((yy - cy * h) / (ay * h)) ** 2)
-    alpha = np.clip((1.0 - rho) / 0.06, 0.0, 1.0)  # edge softened over 6 % of the radius
-    return img.astype(np.float32), alpha.astype(np.float32)
+    alpha = _alpha(product, cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
+    if product.outline == "dark":  # a flat part of one level: the photograph gives its outline only
+        return np.full(img.shape, product.level, np.float32), alpha
+    return img.astype(np.float32), alpha
 
 
 def _pose(colour: np.ndarray, alpha: np.ndarray, angle_deg: float, height_px: int) -> Sprite:
-    """Rotate a cut-out by ``angle_deg`` and add its soft shadow, on a padded tile."""
+    """Rotate a cut-out by ``angle_deg`` and add its soft shadow, on a padded tile (colour 3 or 1 channel)."""
     pad = round(0.12 * height_px)
     colour = cv2.copyMakeBorder(colour, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     alpha = cv2.copyMakeBorder(alpha, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
@@ -118,16 +153,28 @@ def _pose(colour: np.ndarray, alpha: np.ndarray, angle_deg: float, height_px: in
     shadow = cv2.warpAffine(alpha, np.float32([[1, 0, off], [0, 1, off]]), (w, h), borderValue=0)
     shadow = cv2.GaussianBlur(shadow, (0, 0), 0.03 * height_px)
     keep = (1.0 - alpha) * (1.0 - 0.45 * shadow)
-    return Sprite(np.ascontiguousarray(colour * alpha[..., None]), np.ascontiguousarray(keep[..., None]))
+    if colour.ndim == 2:
+        return Sprite(np.ascontiguousarray(colour * alpha), np.ascontiguousarray(keep))
+    # keep as wide as the colour: OpenCV then composites 20x faster than NumPy broadcasting a (h, w, 1) array.
+    premul = np.ascontiguousarray(colour * alpha[..., None])
+    return Sprite(premul, np.ascontiguousarray(np.repeat(keep[..., None], 3, axis=2)))
 
 
-@lru_cache(maxsize=4)
-def sprites(frame_h: int) -> dict[str, tuple[Sprite, ...]]:
-    """Posed sprites of every product kind at every angle for a frame ``frame_h`` px high."""
-    height_px = max(8, round(0.36 * frame_h))
-    cup, cup_alpha = _cutout("cup.jpg", height_px)
-    cat, cat_alpha = _cutout("cat.jpg", height_px)
-    cat = match_histograms(cv2.resize(cat, cup.shape[1::-1]), cup, cup_alpha)
-    helmet, helmet_alpha = _cutout("helmet.jpg", height_px)
-    kinds = {"cup": (cup, cup_alpha), "variant": (cat, cup_alpha), "helmet": (helmet, helmet_alpha)}
-    return {k: tuple(_pose(c, a, ang, height_px) for ang in ANGLES_DEG) for k, (c, a) in kinds.items()}
+@lru_cache(maxsize=16)
+def sprites(frame_h: int, scene: Scene = DEFAULT_SCENE) -> dict[str, tuple[Sprite, ...]]:
+    """Posed sprites of every product kind of ``scene`` (usual and foreign) at every angle, frame ``frame_h`` high."""
+    cut: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+    for kind in scene.kinds():
+        product = scene.product(kind)
+        height_px = max(8, round(product.height * frame_h))
+        colour, alpha = _cutout(product, height_px)
+        if product.match:  # a look-alike: the usual product's outline and colour histograms
+            ref, ref_alpha, _ = cut[product.match]
+            colour, alpha = match_histograms(cv2.resize(colour, ref.shape[1::-1]), ref, ref_alpha), ref_alpha
+        cut[kind] = (colour, alpha, height_px)
+    posed = {}
+    for kind, (colour, alpha, height_px) in cut.items():
+        if scene.mono:
+            colour = cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
+        posed[kind] = tuple(_pose(colour, alpha, ang, height_px) for ang in ANGLES_DEG)
+    return posed

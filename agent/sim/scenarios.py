@@ -1,8 +1,10 @@
 """Named drift scenarios over the synthetic production line, with the cause each one should be blamed on.
 
 A scenario is a healthy stream up to ``onset_frame`` followed by phases, each holding a ``Drift`` from a frame
-offset after the onset. A phase may also dim the lamp linearly over stream time (lamp ageing). Used by the engine
-tests, the ``synthetic:SCENARIO`` frame source, the demo and ``camdrift bench --detection``.
+offset after the onset. A phase may also dim the lamp linearly over stream time (lamp ageing). Any scenario
+renders over any scene (``camdrift.agent.sim.scenes``) where its changes exist: ``changes_for(scene)`` lists the
+issue's change list for that scene (a mono camera has no white balance). Used by the engine tests, the
+``synthetic:SCENARIO`` frame source, the demo, the corpus and ``camdrift bench --detection``.
 
 >>> frames = list(scenario_stream("gain_step", 3, seed=1, onset_frame=1))
 >>> [(i, t) for i, t, _ in frames], frames[0].image.shape
@@ -18,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from camdrift.agent.sim.line import HEALTHY, Drift, ProductionLine
+from camdrift.agent.sim.scenes import DEFAULT_SCENE, Scene, scene_named
 
 # Cause codes shared with the drift engine.
 CAUSES = ("lighting", "gamma", "white_balance", "defocus", "camera_moved", "smudge", "noise", "content")
@@ -117,6 +120,12 @@ _SCENARIOS = (
     _sudden("white_balance", "white_balance", Drift(white_balance=0.08), "red +8 %, blue -8 %"),
     _sudden("defocus", "defocus", Drift(defocus_sigma=1.5), "Gaussian lens blur, sigma 1.5 px"),
     _sudden("camera_shift", "camera_moved", Drift(shift=(0.03, 0.02)), "camera moved 3 % right, 2 % down"),
+    _sudden(
+        "camera_shift_rotated",
+        "camera_moved",
+        Drift(shift=(0.03, 0.0), rotation_deg=1.0),
+        "camera moved 3 % of the width right and rolled 1 degree",
+    ),
     _sudden("smudge", "smudge", Drift(smudge_fraction=0.10), "lens smudge over 10 % of the frame"),
     _sudden("noise", "noise", Drift(noise_factor=2.5), "sensor noise x2.5"),
     _sudden("new_product", "content", Drift(foreign_fraction=1 / 3), "a different product in 1/3 of slots"),
@@ -152,6 +161,32 @@ _SCENARIOS = (
     ),
 )
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in _SCENARIOS}
+# The issue's list of changes every scene of the corpus is judged on, in the order the tables print them.
+CHANGE_LIST = (
+    "gain_step", "gain_step_dark", "gamma", "white_balance", "defocus", "camera_shift_rotated", "smudge",
+    "noise", "new_product", "lamp_decay",
+)  # fmt: skip
+
+
+def why_not(scenario: Scenario, scene: Scene) -> str | None:
+    """Why ``scenario`` cannot be rendered over ``scene`` (one line), or None when it can."""
+    for phase in scenario.phases:
+        d = phase.drift
+        if scene.mono and d.white_balance != 0.0:
+            return f"scene {scene.name!r} is a mono camera: it has no white balance"
+        if d.foreign_fraction > 0 and d.foreign not in scene.foreign:
+            return f"scene {scene.name!r} has no {d.foreign!r} product (it has: {', '.join(scene.foreign)})"
+    return None
+
+
+def changes_for(scene: Scene | str) -> tuple[str, ...]:
+    """The names of the issue's changes (``CHANGE_LIST``) that exist in ``scene`` (a Scene or its name).
+
+    >>> "white_balance" in changes_for("parts_mono"), len(changes_for("cups"))
+    (False, 10)
+    """
+    scene = scene_named(scene) if isinstance(scene, str) else scene
+    return tuple(name for name in CHANGE_LIST if why_not(SCENARIOS[name], scene) is None)
 
 
 def scenario_stream(
@@ -162,21 +197,28 @@ def scenario_stream(
     fps: float | None = None,
     onset_frame: int | None = None,
     t0: float = 0.0,
+    scene: Scene | str = DEFAULT_SCENE,
 ) -> Iterator[ScenarioFrame]:
-    """Yield ``(frame_index, stream_time_s, frame)`` for ``n_frames`` frames of scenario ``name``.
+    """Yield ``(frame_index, stream_time_s, frame)`` for ``n_frames`` frames of scenario ``name`` over ``scene``.
 
-    ``size``: (width, height) px. ``fps``/``onset_frame`` default to the scenario's. Deterministic in ``seed``.
-    Bad arguments raise ValueError here, before the first frame is asked for.
+    Frames are rendered lazily, each a pure function of (seed, index). ``size``: (width, height) px. ``fps``:
+    the source rate (frames per second of stream time; products move accordingly less per frame at a higher
+    rate); ``fps``/``onset_frame`` (in frames) default to the scenario's. ``scene``: a Scene or its name.
+    Bad arguments, or a change that does not exist in the scene, raise ValueError here, before the first frame.
     """
     if name not in SCENARIOS:
         raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
     if n_frames < 0:
         raise ValueError(f"n_frames must be >= 0, got {n_frames}")
     scenario = SCENARIOS[name]
+    scene = scene_named(scene) if isinstance(scene, str) else scene
+    reason = why_not(scenario, scene)
+    if reason is not None:
+        raise ValueError(f"scenario {name!r} does not apply: {reason}")
     if onset_frame is not None:
         scenario = replace(scenario, onset_frame=onset_frame)
     fps = scenario.fps if fps is None else fps
-    line = ProductionLine(seed=seed, width=size[0], height=size[1], fps=fps, t0=t0)
+    line = ProductionLine(seed=seed, width=size[0], height=size[1], fps=fps, t0=t0, scene=scene)
     return _frames(scenario, line, n_frames)
 
 

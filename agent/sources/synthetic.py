@@ -1,7 +1,8 @@
-"""``synthetic:SCENARIO?seed=1&fps=5&size=320x240&frames=N``: a rendered drift scenario, for the demo and tests.
+"""``synthetic:SCENARIO?scene=cups&seed=1&fps=5&size=320x240&frames=N``: a rendered drift scenario.
 
-Wraps :func:`camdrift.agent.scenarios.scenario_stream`; replays as fast as possible on the scenario's stream
-time and ends after ``frames`` frames (default: practically endless).
+Wraps :func:`camdrift.agent.sim.scenarios.scenario_stream`; replays as fast as possible on the scenario's stream
+time (``fps`` is the source rate) and ends after ``frames`` frames (default: practically endless). ``scene``
+names one of ``camdrift.agent.sim.scenes.SCENES`` (default "cups"). For the demo, tests and the corpus.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ ENDLESS = 10**12
 
 
 class SyntheticSource:
-    """Frames of scenario ``name`` (BGR8 rendered, converted to ``pixel_format``); size is (width, height)."""
+    """Frames of scenario ``name`` over ``scene`` (BGR8 rendered, converted to ``pixel_format``); size is (w, h)."""
 
     def __init__(
         self,
@@ -26,16 +27,21 @@ class SyntheticSource:
         size: tuple[int, int] = (320, 240),
         frames: int | None = None,
         pixel_format: str = "bgr8",
+        scene: str = "cups",
     ) -> None:
         from camdrift.agent.sim.scenarios import SCENARIOS
+        from camdrift.agent.sim.scenes import SCENES
 
         if name not in SCENARIOS:
             raise ValueError(f"synthetic:{name}: unknown scenario (known: {', '.join(SCENARIOS)})")
+        if scene not in SCENES:
+            raise ValueError(f"synthetic:{name}: unknown scene {scene!r} (known: {', '.join(SCENES)})")
         if pixel_format not in VIDEO_FORMATS:
             raise ValueError(
                 f"synthetic: pixel_format must be one of {', '.join(VIDEO_FORMATS)}, got {pixel_format!r}"
             )
         self.name = name
+        self.scene = scene
         self.seed = seed
         self.fps = fps
         self.size = size
@@ -51,12 +57,15 @@ class SyntheticSource:
         self.close()
 
     def describe(self) -> str:
-        return f"synthetic:{self.name} (seed {self.seed}, {self.size[0]}x{self.size[1]})"
+        scene = "" if self.scene == "cups" else f"scene {self.scene}, "
+        return f"synthetic:{self.name} ({scene}seed {self.seed}, {self.size[0]}x{self.size[1]})"
 
     def open(self) -> None:
         from camdrift.agent.sim.scenarios import scenario_stream
 
-        self._stream = scenario_stream(self.name, self.frames, seed=self.seed, size=self.size, fps=self.fps)
+        self._stream = scenario_stream(
+            self.name, self.frames, seed=self.seed, size=self.size, fps=self.fps, scene=self.scene
+        )
         self._first = next(self._stream, None)
 
     def close(self) -> None:

@@ -7,7 +7,7 @@
 ``http://...``, ``https://...``                        MJPEG over HTTP(S) (OpenCV/FFmpeg)
 ``v4l2:/dev/videoN``                                   V4L2 device
 ``dir:PATH[?fps=5&pattern=*.png&watch=1&size=WxH]``    image folder, sorted names (``camdrift.agent.sources.folder``)
-``synthetic:NAME[?seed=0&fps=5&size=320x240&frames=N]``  rendered drift scenario (``camdrift.agent.sim.scenarios``)
+``synthetic:NAME[?scene=cups&seed=0&fps=5&size=...]``  rendered drift scenario (``camdrift.agent.sim.scenarios``)
 =====================================================  ===========================================================
 """
 
@@ -128,9 +128,11 @@ def open_source(uri: str, *, pixel_format: str = "bgr8") -> FrameSource:
             poll=_number(uri, "poll", params.get("poll", "0.5")),
             pixel_format=pixel_format,
         )
-    name, params = _split_query(uri, rest, ("seed", "fps", "size", "frames"))
+    name, params = _split_query(uri, rest, ("scene", "seed", "fps", "size", "frames"))
     if not name:
         raise ValueError(f"source URI {uri!r}: no scenario name after synthetic:")
+    scene = params.get("scene", "cups")
+    _check_scene(uri, scene)
     return SyntheticSource(
         name,
         seed=int(_number(uri, "seed", params.get("seed", "0"), integer=True, minimum=0)),
@@ -140,4 +142,12 @@ def open_source(uri: str, *, pixel_format: str = "bgr8") -> FrameSource:
         if "frames" in params
         else None,
         pixel_format=pixel_format,
+        scene=scene,
     )
+
+
+def _check_scene(uri: str, scene: str) -> None:
+    from camdrift.agent.sim.scenes import SCENES  # the renderer loads only when a synthetic source is named
+
+    if scene not in SCENES:
+        raise ValueError(f"source URI {uri!r}: scene must be one of {', '.join(SCENES)}, got {scene!r}")

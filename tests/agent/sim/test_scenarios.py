@@ -9,8 +9,18 @@ import numpy as np
 import pytest
 
 import camdrift.agent.sim.scenarios as scenarios_module
-from camdrift.agent.sim.line import HEALTHY, Drift, ProductionLine
-from camdrift.agent.sim.scenarios import CAUSES, SCENARIOS, Phase, Scenario, scenario_stream
+from camdrift.agent.sim.line import HEALTHY, Drift, ProductionLine, content_affine, gamma_lut, smudge_mask
+from camdrift.agent.sim.scenarios import (
+    CAUSES,
+    CHANGE_LIST,
+    SCENARIOS,
+    Phase,
+    Scenario,
+    changes_for,
+    scenario_stream,
+    why_not,
+)
+from camdrift.agent.sim.scenes import SCENES
 
 SUDDEN = [name for name, s in SCENARIOS.items() if s.kind == "sudden"]
 
@@ -105,3 +115,109 @@ def test_bad_scenarios_and_requests_are_refused() -> None:
         Scenario("x", "sequence", None, (Phase(5), Phase(5)))
     with pytest.raises(ValueError, match="kind"):
         Scenario("x", "sometimes", None)
+
+
+def test_the_issues_change_list_exists_for_every_scene_where_it_can() -> None:
+    assert set(CHANGE_LIST) <= set(SCENARIOS)
+    assert SCENARIOS["camera_shift"].phases[0].drift == Drift(shift=(0.03, 0.02))  # kept as it was
+    rotated = SCENARIOS["camera_shift_rotated"]
+    assert rotated.expected_cause == "camera_moved"
+    assert rotated.phases[0].drift == Drift(shift=(0.03, 0.0), rotation_deg=1.0)
+    for name, scene in SCENES.items():
+        expected = [c for c in CHANGE_LIST if not (scene.mono and c == "white_balance")]
+        assert list(changes_for(scene)) == expected == list(changes_for(name)), name
+    assert "mono camera" in why_not(SCENARIOS["white_balance"], SCENES["parts_mono"])
+    assert "no 'variant' product" in why_not(SCENARIOS["new_variant_matched"], SCENES["mixed"])
+    assert why_not(SCENARIOS["new_variant_matched"], SCENES["cups"]) is None
+
+
+def test_a_change_that_does_not_exist_in_a_scene_is_refused_not_rendered_blank() -> None:
+    with pytest.raises(ValueError, match="mono camera: it has no white balance"):
+        scenario_stream("white_balance", 1, scene="parts_mono")
+    with pytest.raises(ValueError, match="has no 'variant' product"):
+        scenario_stream("new_variant_matched", 1, scene="static")
+    with pytest.raises(ValueError, match="unknown scene 'boat'"):
+        scenario_stream("stationary", 1, scene="boat")
+    with pytest.raises(ValueError, match="Drift.white_balance does not exist"):
+        ProductionLine(scene=SCENES["parts_mono"]).frame(0, Drift(white_balance=0.08))
+
+
+def _pair(
+    change: str, scene: str, n: int, fps: float = 5.0, size: tuple[int, int] = (256, 144)
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(healthy, changed) float frames of the same seed and index: the same flicker and noise draws."""
+    kw = {"seed": 21, "size": size, "fps": fps, "scene": scene}
+    healthy = scenario_stream("stationary", n, **kw)
+    changed = scenario_stream(change, n, onset_frame=0, **kw)
+    return [
+        (a.image.astype(np.float64), b.image.astype(np.float64))
+        for a, b in zip(healthy, changed, strict=True)
+    ]
+
+
+def _laplacian_energy(img: np.ndarray) -> float:
+    return float(cv2.Laplacian(cv2.cvtColor(img.astype(np.float32), cv2.COLOR_BGR2GRAY), cv2.CV_32F).var())
+
+
+def _check_change(change: str, scene: str) -> None:
+    """Assert the change renders as the kind of change it names (see each branch)."""
+    if change == "new_product":  # content: a different product in some frames, the rest untouched
+        pairs = _pair(change, scene, 300, fps=1.0, size=(160, 90))  # 5 minutes of line: dozens of products
+        touched = [np.abs(a - b).max(axis=2) > 0 for a, b in pairs]
+        shown = np.mean([t.any() for t in touched])
+        assert 0.2 < shown < 0.85, shown  # several products may be in view at once
+        assert max(t.mean() for t in touched) < 0.3  # local: where the new product is
+        return
+    pairs = _pair(change, scene, 6)
+    healthy = np.stack([a for a, _ in pairs])
+    changed = np.stack([b for _, b in pairs])
+    if change in ("gain_step", "gain_step_dark"):  # the whole scene brighter or darker by 15 %
+        ratio = changed.mean() / healthy.mean()
+        assert ratio == pytest.approx(1.15 if change == "gain_step" else 0.85, abs=0.015)
+    elif change == "gamma":  # the ISP curve on the quantised frame, exactly
+        lut = gamma_lut(1.25)
+        np.testing.assert_array_equal(changed, lut[healthy.astype(np.uint8)])
+    elif change == "white_balance":  # red up, blue down, green held
+        ratio = changed.mean(axis=(0, 1, 2)) / healthy.mean(axis=(0, 1, 2))
+        np.testing.assert_allclose(ratio, [0.92, 1.0, 1.08], atol=0.015)
+    elif change == "defocus":  # detail lost, light kept
+        assert changed.mean() == pytest.approx(healthy.mean(), rel=0.01)
+        assert _laplacian_energy(changed[0]) < 0.6 * _laplacian_energy(healthy[0])
+    elif change == "camera_shift_rotated":  # the content moved as the truth says (sensor noise aside)
+        w, h = 256, 144
+        affine = content_affine(SCENARIOS[change].phases[0].drift, w, h)
+        predicted = cv2.warpAffine(healthy[0].astype(np.float32), affine, (w, h))
+        inner = np.s_[h // 8 : -h // 8, w // 8 : -w // 8]
+        moved_err = np.abs(predicted[inner] - changed[0][inner]).mean()
+        assert moved_err < 0.5 * np.abs(healthy[0][inner] - changed[0][inner]).mean()
+    elif change == "smudge":  # a fixed patch covering 10 % of the view changes, nothing else
+        weight = smudge_mask(144, 256, 0.10)
+        diff = np.abs(changed - healthy).mean(axis=(0, 3))
+        assert (weight >= 0.5).mean() == pytest.approx(0.10, abs=0.01)
+        assert diff[weight >= 0.5].mean() > 5.0 and diff[weight == 0].max() == 0.0
+    elif change == "noise":  # the same noise draws, 2.5 x larger: the difference is 1.5 x the noise
+        line_scene = SCENES[scene]
+        expected_var = 1.5**2 * (line_scene.read_noise**2 + line_scene.shot_noise * healthy).mean()
+        assert (changed - healthy).std() == pytest.approx(np.sqrt(expected_var), rel=0.15)
+    elif change == "lamp_decay":  # 20 % of the light lost over 7 days of stream time; half way: 10 %
+        scenario = SCENARIOS[change]
+        line = ProductionLine(seed=21, width=256, height=144, fps=scenario.fps, scene=SCENES[scene])
+        i = scenario.onset_frame + round(3.5 * 86400 * scenario.fps)
+        assert line.frame(i, scenario.drift_at(i)).mean() / line.frame(i).mean() == pytest.approx(
+            0.9, abs=0.01
+        )
+    else:
+        raise AssertionError(f"no check for {change!r}")
+
+
+@pytest.mark.parametrize(
+    ("scene", "change"), [(scene, change) for scene in SCENES for change in changes_for(scene)]
+)
+def test_each_change_renders_a_visible_change_of_its_kind_on_every_scene(scene: str, change: str) -> None:
+    _check_change(change, scene)
+
+
+def test_stream_at_a_30_fps_source_rate_takes_30_frames_per_second() -> None:
+    frames = list(scenario_stream("stationary", 31, seed=2, size=(160, 90), fps=30.0, scene="mixed"))
+    assert frames[30].t == pytest.approx(1.0) and frames[1].t == pytest.approx(1 / 30)
+    assert all(f.image.shape == (90, 160, 3) for f in frames)
