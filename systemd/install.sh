@@ -36,6 +36,7 @@ usage: install.sh [options]
   --purge             with --uninstall: also remove /etc/camdrift, /var/lib/camdrift
   --root DIR          install into DIR instead of / (also: --destdir DIR, or DESTDIR=DIR)
   --no-systemctl      never call systemctl; print what would be run
+  --no-warm           do not compile the numba kernels into the service's cache after an install or upgrade
   -h, --help          this text
 EOF
 }
@@ -47,7 +48,7 @@ die() {
 say() { echo "$PROG: $*"; }
 
 ROOT="${DESTDIR:-}"
-WHEEL="" SOURCE="" WHEELHOUSE="" NO_DEPS=0 PYTHON=python3 UNINSTALL=0 PURGE=0 NO_SYSTEMCTL=0
+WHEEL="" SOURCE="" WHEELHOUSE="" NO_DEPS=0 PYTHON=python3 UNINSTALL=0 PURGE=0 NO_SYSTEMCTL=0 WARM=1
 ENABLE=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -61,6 +62,7 @@ while [ $# -gt 0 ]; do
     --purge) PURGE=1; shift ;;
     --root | --destdir | --prefix) ROOT="${2:?$1 needs a folder}"; shift 2 ;;
     --no-systemctl) NO_SYSTEMCTL=1; shift ;;
+    --no-warm) WARM=0; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
   esac
@@ -244,6 +246,14 @@ ensure_dir "$CACHE" camdrift:camdrift 0750
 if [ "$PACKAGE_CHANGED" = 1 ]; then
   # numba keys its cache on source path and mtime, so entries of the old code would only pile up.
   rm -rf "$ROOT$CACHE/numba"
+  if [ "$WARM" = 1 ]; then
+    # Compiled now, as the service user into the service's cache (the unit's NUMBA_CACHE_DIR), so the first
+    # start after an install or upgrade does not spend 10-20 s compiling before its first frame.
+    IFS=: read -r WUID WGID <<<"$(ids camdrift:camdrift)"
+    setpriv --reuid="$WUID" --regid="$WGID" --clear-groups env -i PATH=/usr/bin:/bin \
+      NUMBA_CACHE_DIR="$ROOT$CACHE/numba" PYTHONDONTWRITEBYTECODE=1 "$ROOT$VENV/bin/python" -m camdrift.kernels.warm \
+      || say "warning: the numba kernels could not be compiled ahead; the first start compiles them"
+  fi
 fi
 
 # 4. Pick up a new unit, and restart the instances that were running on the old code or unit.

@@ -101,12 +101,13 @@ def root(tmp_path: Path) -> Path:
     return seeded_root(tmp_path)
 
 
-def install(root: Path, *args: str) -> subprocess.CompletedProcess:
+def install(root: Path, *args: str, warm: tuple[str, ...] = ("--no-warm",)) -> subprocess.CompletedProcess:
+    # Compiling the kernels ahead costs ~20 s per install: only the test of it does (warm=()).
     # A --source build inside the scratch venv uses its own setuptools plus `wheel` from this project's venv
     # (through the .pth below) instead of downloading build tools into an isolated environment.
     env = {**os.environ, "PIP_NO_BUILD_ISOLATION": "0"}
     run = subprocess.run(
-        ["bash", str(INSTALLER), "--root", str(root), "--python", sys.executable, "--no-deps", *args],
+        ["bash", str(INSTALLER), "--root", str(root), "--python", sys.executable, "--no-deps", *warm, *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -396,7 +397,9 @@ def test_technician_writes_a_baseline_the_service_reads(open_root: Path, package
 def test_numba_compiles_into_the_cache_directory_as_the_service_user(
     open_root: Path, packages: tuple[Path, Path]
 ) -> None:
-    install(open_root, "--wheel", str(packages[0]))
+    """The installer compiles the kernels as the service user into the unit's cache directory, so the first
+    start finds them compiled: the agent's kernel call afterwards adds nothing to the cache."""
+    run = install(open_root, "--wheel", str(packages[0]), warm=())
     users, groups = ids(open_root)
     uid, gid = users["camdrift"], groups["camdrift"]
     python = open_root / VENV / "bin/python"
@@ -405,6 +408,9 @@ def test_numba_compiles_into_the_cache_directory_as_the_service_user(
         pytest.skip(
             f"the service uid cannot run this machine's interpreter ({sys.base_prefix}): {probe.stderr}"
         )
+    assert "numba kernels compiled and cached" in run.stdout, run.stdout + run.stderr
+    warmed = sorted((open_root / "var/cache/camdrift/numba").rglob("*.nbc"))
+    assert warmed and all(p.stat().st_uid == uid for p in warmed)
     # The environment the unit gives the agent, with %C (the cache root) inside the scratch root.
     unit_env = next(
         line.split("=", 1)[1]
@@ -432,4 +438,5 @@ def test_numba_compiles_into_the_cache_directory_as_the_service_user(
     assert run.stdout.strip() == str(16 * 16)
     cached = list((open_root / "var/cache/camdrift/numba").rglob("*.nbi"))
     assert cached and all(p.stat().st_uid == uid for p in cached)
+    assert sorted((open_root / "var/cache/camdrift/numba").rglob("*.nbc")) == warmed  # nothing compiled anew
     assert snapshot(open_root / VENV) == venv_before  # the root-owned venv stays untouched
