@@ -36,6 +36,7 @@ PINNED_DELAY = {
     "white_balance": 10,
     "defocus": 2,
     "camera_shift": 4,
+    "camera_shift_rotated": 5,  # 3 % of the width and 1 degree (the corpus scenes issue)
     "smudge": 4,
     "noise": 5,
     "new_product": 4,
