@@ -159,14 +159,14 @@ def checked_baseline(cfg: Config, environ: Mapping[str, str] | None = None) -> B
     return baseline
 
 
-def open_frames(cfg: Config, given: FrameSource | None, fps: float) -> ReopeningSource:
-    """The source of ``cfg`` (or ``given``, the in-process mailbox), opened; asked for ``fps`` frames a second.
+def open_frames(cfg: Config, given: FrameSource | None) -> ReopeningSource:
+    """The source of ``cfg`` (or ``given``, the in-process mailbox), opened (the sampler then sets how often it
+    is asked for a frame: :meth:`~camdrift.agent.runtime.sampler.FrameSampler.follow`).
 
     A live source that cannot be opened yet is retried by the :class:`ReopeningSource`; a recording that
     cannot be opened will not appear by retrying: :class:`StartupError` naming ``source.uri``."""
     src = cfg.source
     inner = given or open_source(src.uri, pixel_format=src.pixel_format)
-    inner.set_request_interval(1.0 / fps)  # the frame tap: ask the app only for frames we will analyse
     source = ReopeningSource(
         inner,
         stall_timeout=src.stall_timeout,

@@ -157,8 +157,8 @@ class Daemon:
             if isinstance(exc, StartupError):
                 raise
             raise StartupError(f"cannot set up the sinks or the evidence spool: {exc}") from None
-        self.source = open_frames(cfg, self._given_source, self.parts.sampler.fps)
-        self.parts.sampler.follow(self.source.set_request_interval)
+        self.source = open_frames(cfg, self._given_source)
+        self.parts.sampler.follow(self.source.set_request_interval)  # before the first read
         self._event("baseline.loaded", f"baseline {baseline.baseline_id} from {self.paths.baseline}")
         self._event(
             "agent.started",
