@@ -7,6 +7,7 @@ fixes the pixel format and resolution; later frames of another size or format ar
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections import Counter
@@ -28,7 +29,9 @@ class CaptureError(RuntimeError):
 class Capture(NamedTuple):
     """What a capture read. stats: per analysed frame; times: (R,) stream time s; resolution: (w, h) of the
     first frame; skipped: frames not used, by reason; first / last: the first and last analysed images;
-    ended: the source ran out before the requested frames / duration; source: its description."""
+    ended: the source ran out before the requested frames / duration; source: its description;
+    read: frames the source delivered (analysed or not); read_span: stream time s from the first to the last
+    of them (their rate, :attr:`source_fps`, says what ``--max-fps`` analyses every frame)."""
 
     stats: list[FrameStats]
     times: np.ndarray
@@ -39,6 +42,25 @@ class Capture(NamedTuple):
     last: np.ndarray | None
     ended: bool
     source: str
+    read: int = 0
+    read_span: float = 0.0
+
+    @property
+    def covered(self) -> float:
+        """Stream time the analysed frames stand for (s): their span plus one mean interval, so N frames at
+        ``f`` per second cover N / f s (a 100 s file analysed at 5 fps covers 100 s, not 99.8)."""
+        return covered_time(self.times)
+
+    @property
+    def source_fps(self) -> float:
+        """The source's own frame rate (frames / s of stream time, 0 if unknown)."""
+        return (self.read - 1) / self.read_span if self.read > 1 and self.read_span > 0 else 0.0
+
+
+def covered_time(times: np.ndarray | list[float]) -> float:
+    """Stream time (s) that frames at ``times`` cover: span * n / (n - 1); 0 for fewer than 2 frames."""
+    n = len(times)
+    return float(times[-1] - times[0]) * n / (n - 1) if n > 1 else 0.0
 
 
 class Progress:
@@ -92,16 +114,25 @@ class _Taken:
         self.fmt: str | None = None
         self.first: np.ndarray | None = None
         self.last: np.ndarray | None = None
+        self.read = 0
+        self.read_times: list[float] = []  # first and last stream time the source delivered
+
+    def offered(self, frame: Frame) -> None:
+        """Counts a frame the source delivered, analysed or not."""
+        self.read += 1
+        if not self.read_times:
+            self.read_times.append(frame.stream_time)
+        self.read_times[1:] = [frame.stream_time]
 
     def enough(self, frames: int | None, duration: float | None) -> bool:
-        """Whether ``frames`` frames, or ``duration`` s of stream time, are taken."""
+        """Whether ``frames`` analysed frames, or frames covering ``duration`` s of stream time, are taken."""
         if frames is not None:
             return len(self.stats) >= frames
-        return bool(self.times) and self.times[-1] - self.times[0] >= duration
+        return covered_time(self.times) >= duration - 1e-9
 
     def done(self, frames: int | None) -> float:
-        """Progress: frames taken, or stream time s since the first."""
-        return len(self.stats) if frames is not None else self.times[-1] - self.times[0]
+        """Progress: frames taken, or stream time s covered."""
+        return len(self.stats) if frames is not None else covered_time(self.times)
 
     def add(self, frame: Frame) -> bool:
         """Analyses ``frame`` (True) or counts why it is skipped (False)."""
@@ -147,6 +178,8 @@ class _Taken:
             last=None if self.last is None else self.last.copy(),
             ended=ended,
             source=self.name,
+            read=self.read,
+            read_span=self.read_times[-1] - self.read_times[0] if self.read_times else 0.0,
         )
 
 
@@ -170,7 +203,9 @@ def capture(
     check: Callable[[str, tuple[int, int]], None] | None = None,
     on_frame: Callable[[Frame], None] | None = None,
 ) -> Capture:
-    """Read ``frames`` analysed frames, or ``duration`` s of stream time, from ``source`` (opened and closed here).
+    """Read ``frames`` ANALYSED frames (after sampling at ``max_fps``), or analysed frames covering ``duration`` s
+    of stream time (:func:`covered_time`), from ``source`` (opened and closed here). A source that ends first
+    gives ``ended=True`` and what it had; the caller decides whether that is enough.
 
     Raises :class:`CaptureError` naming the source when it cannot be opened, fails, stalls for ``stall_timeout``
     s, or when the first frame does not fit the kernel parameters (e.g. an ROI outside the frame) or
@@ -201,6 +236,7 @@ def capture(
                     raise CaptureError(f"source {name}: no frame for {stall_timeout:g} s")
                 continue
             waited = 0.0
+            taken.offered(frame)
             if not sampler.offer(frame.stream_time) or not taken.add(frame):
                 continue
             if on_frame is not None:
@@ -212,3 +248,28 @@ def capture(
         if progress is not None:
             progress.close()
     return taken.result(source, ended)
+
+
+def shortfall(cap: Capture, *, frames: int | None, duration: float | None, max_fps: float) -> str | None:
+    """One line when the source ended before what was asked (``frames`` analysed frames or ``duration`` s of
+    stream time): what it got and how to ask for what it holds; None when the capture is complete."""
+    got, covered = len(cap.stats), cap.covered
+    if (
+        not cap.ended
+        or (frames is not None and got >= frames)
+        or (duration is not None and covered >= duration)
+    ):
+        return None
+    at = f"at --max-fps {max_fps:g}"
+    if frames is not None:
+        what = f"{got} of {frames} analysed frames ({covered:.1f} s of stream time {at})"
+    else:
+        what = f"{covered:.1f} of {duration:g} s of stream time ({got} analysed frames {at})"
+    advice = [f"use --duration {math.floor(covered * 10) / 10:g}s to take all of it at this rate"]
+    rate = cap.source_fps
+    if rate > max_fps * 1.02:
+        advice.append(
+            f"--max-fps {math.ceil(rate - 0.01):g} to analyse every frame of this {rate:.3g} fps source "
+            f"({cap.read} frames)"
+        )
+    return f"{cap.source} ended after {what}: {', or '.join(advice)}"

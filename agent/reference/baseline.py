@@ -47,7 +47,10 @@ class Thresholds:
         level: the per-test exceedance probability that run length implies.
     cusum_k, cusum_h: two-sided CUSUM allowance and decision threshold (units of a bucket mean's null sd);
         bucket_seconds: the long-window bucket the CUSUM runs on.
-    n_replicates, block_length, seed: bootstrap settings; notes: free remarks (which fallbacks were taken).
+    n_replicates, block_length, seed: bootstrap settings; notes: free remarks (the tail fit, the widening, floors).
+    n_eff: effectively independent windows in the reference (median over scalars); widening: median chi-scale
+        factor for the reference's own uncertainty (>= 1); min_frames: the reference minimum for that footage;
+        forced: what ``calibrate --force`` overrode (plain words). Absent from older files (defaults 0, 1, 0, ()).
     """
 
     names: tuple[str, ...]
@@ -67,6 +70,10 @@ class Thresholds:
     block_length: int
     seed: int
     notes: tuple[str, ...] = ()
+    n_eff: float = 0.0
+    widening: float = 1.0
+    min_frames: int = 0
+    forced: tuple[str, ...] = ()
 
     def index(self, name: str) -> int:
         return self.names.index(name)
@@ -236,6 +243,9 @@ _ARRAY_FIELDS = (
     "thumbnail thumbnail_weight grid_log_sharpness grid_luma grid_sharpness_sd grid_luma_sd"
 ).split()
 _THRESHOLD_ARRAYS = ("drift", "warn", "null_scale")
+# Recorded since issue #14; left out of the header at their "not recorded" defaults (older files are unchanged).
+_OPTIONAL_THRESHOLD_FIELDS = {"n_eff": 0.0, "widening": 1.0, "min_frames": 0, "forced": []}
+_ANY = object()  # equal to no header value: the other fields are always written
 
 
 # The kernel parameters are top-level header keys (as in version 1 files, before they became one record).
@@ -265,7 +275,8 @@ def _to_parts(b: Baseline) -> tuple[dict, dict[str, np.ndarray]]:
     th = {f.name: getattr(t, f.name) for f in dataclasses.fields(t) if f.name not in _THRESHOLD_ARRAYS}
     th["names"] = list(t.names)
     th["notes"] = list(t.notes)
-    header["thresholds"] = th
+    th["forced"] = list(t.forced)
+    header["thresholds"] = {k: v for k, v in th.items() if v != _OPTIONAL_THRESHOLD_FIELDS.get(k, _ANY)}
     for name in _THRESHOLD_ARRAYS:
         arrays[f"thresholds.{name}"] = np.ascontiguousarray(getattr(t, name), dtype=np.float64)
     if b.reference_frames is not None:  # optional arrays: files without them still load (and hash) as before
@@ -311,6 +322,7 @@ def load_baseline(path: str | Path, *, with_frames: bool = True) -> Baseline:
         th = dict(header["thresholds"])
         th["names"] = tuple(th["names"])
         th["notes"] = tuple(th["notes"])
+        th["forced"] = tuple(th.get("forced", ()))
         for name in _THRESHOLD_ARRAYS:
             th[name] = arrays[f"thresholds.{name}"]
         fields = {

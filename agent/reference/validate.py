@@ -7,7 +7,9 @@ and block_length >= 1, fps, run_length, cusum_h and bucket_seconds > 0, level in
 shape the header implies (4 groups x B bins, S scalars of ``scalar_names``, the thumbnail and the G x G grid of
 the kernel, one threshold per statistic name) and a numeric dtype; every value is finite; edges strictly
 increase within 0..256; lut bins lie in 0..B-1; counts, proportions, sds and null scales are >= 0; each warn
-threshold is > 0 and at most its drift threshold (calibration caps warn at drift). The activation group follows the same rules for its arrays.
+threshold is > 0 and at most its drift threshold (calibration writes warn < drift since issue #14; earlier files
+capped warn at drift and still load); the optional n_eff >= 0, widening >= 1, min_frames >= 0 and forced
+(strings). The activation group follows the same rules for its arrays.
 """
 
 from __future__ import annotations
@@ -194,6 +196,15 @@ def check_thresholds_header(th: Any) -> None:
     for key in ("fps", "run_length", "cusum_h", "bucket_seconds"):
         number(th, key, lo=0.0, lo_open=True)
     number(th, "cusum_k", lo=0.0)
+    # recorded since issue #14, absent from older files
+    if "n_eff" in th:
+        number(th, "n_eff", lo=0.0)
+    if "widening" in th:
+        number(th, "widening", lo=1.0)
+    if "min_frames" in th:
+        integer(th, "min_frames", 0, 10**9)
+    if "forced" in th:
+        strings(th, "forced")
     if not number(th, "level", lo=0.0) < 1.0:
         raise ContentError(f"thresholds.level must be < 1, got {th['level']!r}")
 

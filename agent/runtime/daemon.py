@@ -31,6 +31,7 @@ from camdrift.agent.frames import Frame
 from camdrift.agent.output.events import Sequencer, Status
 from camdrift.agent.output.evidence import keep_flagged
 from camdrift.agent.paths import agent_paths
+from camdrift.agent.reference.baseline import Baseline
 from camdrift.agent.runtime.assembly import (
     IN_PROCESS,
     Assembly,
@@ -67,6 +68,14 @@ log = logging.getLogger("camdrift.agent")
 
 STATUS_PERIOD_S = 60.0
 METRICS_PERIOD_S = 60.0
+
+
+def _loaded(baseline: Baseline, path: object) -> str:
+    """The ``baseline.loaded`` event's words; a baseline written by ``calibrate --force`` says what was forced."""
+    forced = "; ".join(baseline.thresholds.forced)
+    return f"baseline {baseline.baseline_id} from {path}" + (
+        forced and f" (calibrated with --force: {forced})"
+    )
 
 
 class Daemon:
@@ -159,7 +168,7 @@ class Daemon:
             raise StartupError(f"cannot set up the sinks or the evidence spool: {exc}") from None
         self.source = open_frames(cfg, self._given_source)
         self.parts.sampler.follow(self.source.set_request_interval)  # before the first read
-        self._event("baseline.loaded", f"baseline {baseline.baseline_id} from {self.paths.baseline}")
+        self._event("baseline.loaded", _loaded(baseline, self.paths.baseline))
         self._event(
             "agent.started",
             f"camdrift {agent_version()} started: camera {cfg.camera.id}, source {self.source.describe()}, "

@@ -10,7 +10,8 @@ import numpy as np
 from camdrift.agent.drift.features import SCALARS, extract
 from camdrift.agent.drift.statistics import px_per_cell, static_weight
 from camdrift.agent.reference.baseline import Baseline, ReferenceFrames
-from camdrift.calibration.calibrate.thresholds import Budget, Reference, autocorrelation, calibrate
+from camdrift.calibration.calibrate.minimum import autocorrelation
+from camdrift.calibration.calibrate.thresholds import Budget, Reference, calibrate
 from camdrift.kernels import FrameStats, KernelParams
 from camdrift.kernels.rebin import quantile_edges, rebin_lut
 
@@ -120,6 +121,7 @@ def build_from_frames(
     budget: Budget,
     n_bins: int = 20,
     created_at: str | None = None,
+    forced: tuple[str, ...] = (),
 ) -> Baseline:
     """Reference distributions, scalar summaries, thumbnail, grid and calibrated thresholds of a recording.
 
@@ -128,7 +130,9 @@ def build_from_frames(
     frames are analysed alike; its resolution must be set). ``baseline.reference_frames`` is left None: the
     caller decides whether to keep them in the file. budget: window (frames), analysis rate, false-alarm budget
     and bootstrap settings; n_bins: the most reference-quantile bins per group.
-    created_at: UTC ISO time to record (default: now; pass one for reproducible files).
+    created_at: UTC ISO time to record (default: now; pass one for reproducible files). forced: what the
+    technician overrode to calibrate from these frames (recorded in the thresholds). Raises ValueError (its
+    subclass :class:`~camdrift.calibration.calibrate.thresholds.ThresholdError` for unusable thresholds).
     """
     if len(frames.scalars) < 2:
         raise ValueError(f"need at least 2 reference frames, got {len(frames.scalars)}")
@@ -145,6 +149,7 @@ def build_from_frames(
         scalar_acf=acf,
         cell_px=px_per_cell(kernel.resolution, kernel.roi, thumb.shape),
         budget=budget,
+        forced=forced,
     )
     alpha = budget.alpha
     ref_counts = ref.counts.sum(axis=0).astype(np.float64)

@@ -23,8 +23,8 @@ from camdrift.calibration.calibrate.activation_options import (
 from camdrift.calibration.calibrate.build import build_from_frames, keep_frames, reference_frames
 from camdrift.calibration.calibrate.gates import Finding, run_gates
 from camdrift.calibration.calibrate.summary import summary
-from camdrift.calibration.calibrate.thresholds import Budget
-from camdrift.calibration.capture import Capture, CaptureError, Progress, capture
+from camdrift.calibration.calibrate.thresholds import MIN_REPLICATES, Budget, ThresholdError
+from camdrift.calibration.capture import Capture, CaptureError, Progress, capture, shortfall
 from camdrift.calibration.options import (
     EXIT_OK,
     UsageError,
@@ -42,22 +42,46 @@ from camdrift.kernels import KernelParams
 NAME = "calibrate"
 
 
+EXIT_REFUSED = 1  # the footage does not make a baseline camdrift can stand behind; nothing written
+EPILOG = """\
+exit status:
+  0  baseline written (with --force also when a check below failed; the baseline records what was forced)
+  1  refused, nothing written: the reference is below the minimum (the message says how much more footage it
+     needs), the source ended before --frames / --duration, or a quality gate failed; --force writes it anyway.
+     Also, even with --force: a threshold came out non-finite or unordered (the message names the statistic).
+  2  could not run: a bad option, source, configuration or output path (the message names it)
+
+--frames counts ANALYSED frames (after sampling at --max-fps, default 5 per second of stream time), not the
+source's frames: a 100 s file at 10 fps holds 500 analysed frames at the default rate (--duration 100s takes
+them all). --duration is the stream time the analysed frames cover (N frames at 5 fps cover N / 5 s)."""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         NAME,
         help="capture a reference from a source and write a baseline",
         description="Captures frames (camera, RTSP, video file, image folder, the model's training images), "
         "checks them, calibrates the drift thresholds and writes the baseline file.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_source_arguments(p)
     span = p.add_mutually_exclusive_group(required=True)
     span.add_argument(
-        "--frames", type=bounded_int(1, 10_000_000), metavar="N", help="number of analysed frames to capture"
+        "--frames",
+        type=bounded_int(1, 10_000_000),
+        metavar="N",
+        help="analysed frames to capture (after --max-fps sampling; not source frames)",
     )
-    span.add_argument("--duration", type=parse_duration, help="stream time to capture: 90s, 10m, 1h")
+    span.add_argument(
+        "--duration", type=parse_duration, help="stream time the analysed frames cover: 90s, 10m, 1h"
+    )
     p.add_argument("--out", required=True, metavar="BASELINE", help="baseline file to write")
     p.add_argument(
-        "--window", type=bounded_int(1, 100_000), default=100, help="sliding window, frames (default 100)"
+        "--window",
+        type=bounded_int(2, 100_000),
+        default=20,
+        help="sliding window, analysed frames (default 20)",
     )
     p.add_argument(
         "--budget-days",
@@ -66,7 +90,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="one false alarm per this many days (30)",
     )
     p.add_argument(
-        "--replicates", type=bounded_int(1, 100_000), default=2000, help="bootstrap replicates (default 2000)"
+        "--replicates",
+        type=bounded_int(MIN_REPLICATES, 100_000),
+        default=2000,
+        help=f"bootstrap replicates, {MIN_REPLICATES}..100000 (default 2000)",
     )
     p.add_argument(
         "--bins", type=bounded_int(1, 256), default=20, help="histogram bins per group (default 20)"
@@ -79,7 +106,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=bounded_int(0, 2**32 - 1), default=0, help="bootstrap seed (default 0)")
     p.add_argument("--no-frames", action="store_true", help="do not keep per-frame features (cannot merge)")
-    p.add_argument("--force", action="store_true", help="write the baseline even when a gate fails")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write the baseline even below the minimum, from a source that ended short, or when a gate fails "
+        "(the baseline records it)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_model_arguments(p)
     p.set_defaults(func=run)
@@ -111,20 +143,20 @@ def _check_args(args: argparse.Namespace, max_fps: float) -> None:
         )
     if not args.budget_days > 0:
         raise UsageError(f"--budget-days must be > 0, got {args.budget_days}")
-    if args.window < 2:
-        raise UsageError(f"--window must be >= 2 frames, got {args.window}")
     if args.bins < 2:
         raise UsageError(f"--bins must be >= 2, got {args.bins}")
 
 
 def _gate(
-    args: argparse.Namespace, cap: Capture, kernel: KernelParams
+    args: argparse.Namespace, cap: Capture, kernel: KernelParams, max_fps: float
 ) -> tuple[ReferenceFrames, np.ndarray, list[Finding]]:
-    """The quality gates over the captured frames: their features, which to keep, and the findings."""
+    """The quality gates over the captured frames: their features, which to keep, and the findings (the
+    source ending short of what was asked is one, an error)."""
     if not cap.stats:
         skipped = ", ".join(f"{n} {r}" for r, n in cap.skipped.items()) or "none read"
         raise UsageError(f"source {cap.source} gave no usable frame ({skipped})")
     frames = reference_frames(cap.stats)
+    rate = (len(cap.stats) / cap.covered) if cap.covered > 0 else max_fps
     keep, findings = run_gates(
         frames.scalars,
         frames.thumbnails,
@@ -132,15 +164,20 @@ def _gate(
         skipped=cap.skipped,
         under_threshold=kernel.under_threshold,
         over_threshold=kernel.over_threshold,
+        rate=rate,
     )
-    if cap.ended and args.frames and len(cap.stats) < args.frames:
-        findings.insert(
-            0,
-            Finding(
-                "warning", "source_ended", f"the source ended after {len(cap.stats)} of {args.frames} frames"
-            ),
-        )
+    short = shortfall(cap, frames=args.frames, duration=args.duration, max_fps=max_fps)
+    if short is not None:
+        findings.insert(0, Finding("error", "source_ended", short, len(cap.stats)))
     return frames, keep, findings
+
+
+def _refuse(errors: list[Finding]) -> int:
+    """Exit 1 with one line per failed check (the last says how to write it anyway)."""
+    for f in errors[:-1]:
+        print(f"camdrift {NAME}: {f.message}", file=sys.stderr)
+    print(f"camdrift {NAME}: {errors[-1].message} (--force writes it anyway)", file=sys.stderr)
+    return EXIT_REFUSED
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -161,12 +198,10 @@ def _run(args: argparse.Namespace) -> int:
         progress=None if args.quiet else Progress(total, unit),
         on_frame=None if plan is None else plan.on_frame,
     )
-    frames, keep, findings = _gate(args, cap, kernel)
+    frames, keep, findings = _gate(args, cap, kernel, s.max_fps)
     errors = [f for f in findings if f.level == "error"]
     if errors and not args.force:
-        for f in findings:
-            print(f, file=sys.stderr)
-        return fail(NAME, f"calibration refused ({len(errors)} gate(s) failed; --force writes it anyway)")
+        return _refuse(errors)
     frames = ReferenceFrames(*(a[keep] for a in frames))
     if len(frames.scalars) < 2:
         return fail(
@@ -182,8 +217,17 @@ def _run(args: argparse.Namespace) -> int:
     kernel = dataclasses.replace(kernel, pixel_format=cap.pixel_format, resolution=cap.resolution)
     try:
         baseline = build_from_frames(
-            frames, camera_id=s.camera_id, source=cap.source, kernel=kernel, budget=budget, n_bins=args.bins
+            frames,
+            camera_id=s.camera_id,
+            source=cap.source,
+            kernel=kernel,
+            budget=budget,
+            n_bins=args.bins,
+            forced=tuple(f"{f.code}: {f.message}" for f in errors),
         )
+    except ThresholdError as exc:  # never written, --force or not
+        print(f"camdrift {NAME}: baseline not written: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     except ValueError as exc:  # degenerate reference (e.g. a flat grey image): the builder names why
         return fail(NAME, f"cannot calibrate from {cap.source}: {exc}")
     notes = baseline.thresholds.notes + tuple(str(f) for f in findings)

@@ -6,10 +6,9 @@ capture and returns typed :class:`Finding` s. ``error`` findings refuse the cali
 
 Limits (chosen, and why):
 
-- too few frames: fewer than ``MIN_WINDOWS`` (5) analysis windows is an error -- the thresholds would be read from
-  a handful of nearly overlapping windows; fewer than 10 windows is a warning, because the block bootstrap then
-  falls back to theoretical chi-square nulls, which assume independent pixels and are optimistic on textured
-  scenes.
+- too few frames: below the stated minimum of :mod:`.minimum` (10 windows, and 15 effectively independent
+  windows at the autocorrelation measured) is an error saying how much more footage it needs: the thresholds'
+  own uncertainty would be too large to trust.
 - black: mean luma below 10 DN8 with a luma sd below 4 DN8 (lens cap, dead stream); such frames are dropped
   from the reference (they say nothing about the scene) and counted.
 - blurred: Laplacian variance below a tenth of the capture's median (motion blur, autofocus hunting), or the
@@ -31,9 +30,8 @@ from typing import Literal
 import numpy as np
 
 from camdrift.agent.drift.features import SCALARS
+from camdrift.calibration.calibrate.minimum import reference_minimum
 
-MIN_WINDOWS = 5
-BOOTSTRAP_WINDOWS = 10
 BLACK_LUMA, BLACK_SD = 10.0, 4.0
 BLUR_RATIO, BLUR_ABSOLUTE = 0.1, 5.0
 OVER_FRACTION, UNDER_FRACTION = 0.10, 0.25
@@ -62,26 +60,13 @@ def black_frames(scalars: np.ndarray) -> np.ndarray:
     return (scalars[:, _I["brightness"]] < BLACK_LUMA) & (scalars[:, _I["contrast"]] < BLACK_SD)
 
 
-def gate_frame_count(n: int, window: int) -> list[Finding]:
-    if n < MIN_WINDOWS * window:
-        return [
-            Finding(
-                "error",
-                "too_few_frames",
-                f"{n} usable frames is less than {MIN_WINDOWS} windows of {window} frames "
-                f"({MIN_WINDOWS * window}): capture longer (--frames / --duration) or use a smaller --window",
-            )
-        ]
-    if n < BOOTSTRAP_WINDOWS * window:
-        return [
-            Finding(
-                "warning",
-                "too_few_frames",
-                f"{n} frames is less than {BOOTSTRAP_WINDOWS} windows of {window} ({BOOTSTRAP_WINDOWS * window}): "
-                "thresholds come from theoretical chi-square nulls, not the bootstrap (may over-alarm)",
-            )
-        ]
-    return []
+def gate_frame_count(scalars: np.ndarray, window: int, rate: float) -> list[Finding]:
+    """The reference minimum (:func:`~.minimum.reference_minimum`) over the (R, S) scalars of the frames kept;
+    rate: analysed frames per second of the capture (to say how many seconds more it needs)."""
+    minimum = reference_minimum(scalars, window)
+    if minimum.met:
+        return []
+    return [Finding("error", "too_few_frames", minimum.shortfall(rate), len(scalars))]
 
 
 def gate_black(n_black: int, n_total: int) -> list[Finding]:
@@ -198,17 +183,19 @@ def run_gates(
     skipped: Mapping[str, int],
     under_threshold: int,
     over_threshold: int,
+    rate: float = 5.0,
 ) -> tuple[np.ndarray, list[Finding]]:
     """All gates over a capture -> (keep (R,) bool: frames to build the baseline from, findings).
 
     scalars: (R, S) per-frame scalars in SCALARS order; thumbnails: (R, th, tw) DN8; window: frames per analysis
-    window; skipped: frames the capture did not use, by reason.
+    window; skipped: frames the capture did not use, by reason; rate: analysed frames per second (for the
+    footage the minimum still needs).
     """
     black = black_frames(scalars)
     keep = ~black
     findings = gate_black(int(black.sum()), len(scalars))
     findings += gate_skipped(skipped, int(keep.sum()))
-    findings += gate_frame_count(int(keep.sum()), window)
+    findings += gate_frame_count(scalars[keep], window, rate)
     findings += gate_quality(scalars[keep], under_threshold, over_threshold)
     findings += gate_static(scalars[keep], thumbnails[keep])
     return keep, findings

@@ -16,13 +16,17 @@ def summary(b: Baseline, cap: Capture, findings: list[Finding], *, out: str, sec
     lines = [
         f"baseline written: {out} (id {b.baseline_id})",
         f"  camera {b.camera_id}, source {b.source}",
-        f"  frames used: {b.frame_count} of {len(cap.stats)} read, {span:.1f} s of stream time, "
+        f"  frames used: {b.frame_count} of {len(cap.stats)} analysed frames ({cap.read} read from the source), "
+        f"{span:.1f} s of stream time, "
         f"{b.resolution[0]}x{b.resolution[1]} {b.pixel_format}, roi {b.roi or 'whole frame'}, stride {b.stride}",
         f"  feature groups: {len(th.names)} statistics over {b.n_bins} bins per colour group, thumbnail "
         f"{b.thumb_size[0]}x{b.thumb_size[1]}, grid {b.grid}x{b.grid}",
         f"  thresholds: {th.method}, window {th.window} frames at {th.fps:g} fps, "
         f"{th.n_replicates} bootstrap replicates in blocks of {th.block_length}",
         f"  false-alarm budget: {th.budget} (per-window level {th.level:.2g})",
+        f"  reference uncertainty: {th.n_eff:.1f} effectively independent windows, thresholds widened "
+        f"x{th.widening:.3g} (chi-scale, median); minimum for this footage {th.min_frames} frames",
+        *forced_lines(b),
         threshold_table(b, indent="    "),
     ]
     if findings:
@@ -32,6 +36,11 @@ def summary(b: Baseline, cap: Capture, findings: list[Finding], *, out: str, sec
         lines.append("  warned about: nothing, all quality gates passed")
     lines.append(f"  took {seconds:.1f} s")
     return "\n".join(lines)
+
+
+def forced_lines(b: Baseline) -> list[str]:
+    """What ``--force`` overrode to write ``b`` (no line when nothing was)."""
+    return [f"  FORCED (calibrated with --force): {why}" for why in b.thresholds.forced]
 
 
 def threshold_table(b: Baseline, indent: str = "") -> str:

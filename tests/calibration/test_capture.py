@@ -65,8 +65,9 @@ def test_size_and_format_changes_are_skipped_and_counted() -> None:
 def test_frames_are_sampled_at_max_fps_of_stream_time() -> None:
     images = frames(0, 50)
     cap = capture(ListSource([(im, "bgr8") for im in images], fps=25.0), KERNEL, duration=1.0, max_fps=5.0)
-    # 25 fps stream, 5 fps analysis: every fifth frame, and 1 s of stream time spans 6 analysed frames
-    assert np.allclose(cap.times, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    # 25 fps stream, 5 fps analysis: every fifth frame; 1 s of stream time is covered by 5 analysed frames
+    assert np.allclose(cap.times, [0.0, 0.2, 0.4, 0.6, 0.8]) and cap.covered == pytest.approx(1.0)
+    assert cap.read == 21 and cap.source_fps == pytest.approx(25.0) and not cap.ended
 
 
 def test_stall_failure_and_unfit_first_frame_are_named() -> None:

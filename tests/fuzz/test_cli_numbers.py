@@ -17,13 +17,13 @@ NOWHERE = "/nonexistent-camdrift-fuzz"
 # option -> (lowest valid, highest valid, integer?); values outside must be refused naming the option.
 CALIBRATE = {
     "--max-fps": (1e-3, 120, False), "--stride": (1, 64, True), "--frames": (1, 10**7, True),
-    "--window": (2, 10**5, True), "--budget-days": (1e-3, 36500, False), "--replicates": (1, 10**5, True),
+    "--window": (2, 10**5, True), "--budget-days": (1e-3, 36500, False), "--replicates": (200, 10**5, True),
     "--bins": (2, 256, True), "--thumb": (1, 256, True), "--grid": (1, 64, True), "--seed": (0, 2**32 - 1, True),
     "--model-every-n": (1, 10**4, True), "--model-window": (1, 10**5, True), "--model-threads": (1, 256, True),
     "--model-scale": (5e-324, 1e6, False),
 }  # fmt: skip
 MERGE = {
-    "--replicates": (1, 10**5, True),
+    "--replicates": (200, 10**5, True),
     "--warn-budget-days": (1e-3, 36500, False),
     "--seed": (0, 2**32 - 1, True),
 }

@@ -40,6 +40,8 @@ def test_warn_above_drift_or_zero_is_refused_naming_the_statistic() -> None:
     warn[4] = ARRAYS["thresholds.drift"][4] * 2
     with pytest.raises(ContentError, match="thresholds of shift.brightness: want 0 < warn <= drift"):
         check_baseline(HEADER, _arrays(thresholds__warn=warn))
+    warn[4] = ARRAYS["thresholds.drift"][4]  # capped at drift by the calibration of earlier versions: loads
+    check_baseline(HEADER, _arrays(thresholds__warn=warn))
     warn[4] = 0.0
     with pytest.raises(ContentError, match="shift.brightness"):
         check_baseline(HEADER, _arrays(thresholds__warn=warn))

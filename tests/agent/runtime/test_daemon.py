@@ -3,6 +3,7 @@ sink and validated against the published schema."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -98,6 +99,21 @@ def test_synthetic_source_drift_is_reported_with_its_frame(baseline_file: Path, 
     assert kinds(evs)[-2:] == ["source.ended", "agent.stopping"]
     assert (tmp_path / "state/engine-state.npz").exists()
     assert "drift.started" in res.stdout  # the console sink, for a person watching
+
+
+def test_a_forced_baseline_says_so_when_it_is_loaded(tmp_path: Path) -> None:
+    b = small_baseline()
+    forced = "too_few_frames: reference of 150 analysed frames, the minimum is 200"
+    path = tmp_path / "forced.npz"
+    save_baseline(
+        dataclasses.replace(b, thresholds=dataclasses.replace(b.thresholds, forced=(forced,))), path
+    )
+    res = run_agent(
+        ["--source", "synthetic:stationary?seed=4&frames=20&size=160x120"] + common(path, tmp_path)
+    )
+    assert res.returncode == 0, res.stderr
+    loaded = first(events(tmp_path / "events.jsonl"), "baseline.loaded")
+    assert loaded["summary"].endswith(f"(calibrated with --force: {forced})")
 
 
 @pytest.fixture(scope="module")

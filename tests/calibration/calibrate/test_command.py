@@ -29,19 +29,48 @@ def test_calibrate_from_video_writes_a_baseline_and_a_summary(line_dir: Path) ->
     assert b.source == "video:ref.avi"
     assert b.thresholds.method == "bootstrap-tail" and b.thresholds.window == 20
     assert b.reference_frames is not None and b.reference_frames.hist.shape == (REF_FRAMES, 4, 256)
-    proc = camdrift(
-        "calibrate", "--source", "video:ref.avi", "--frames", 150, "--out", "again.npz", *SMALL, cwd=line_dir
+    assert b.thresholds.forced == () and b.thresholds.min_frames <= REF_FRAMES and b.thresholds.widening > 1
+
+
+def test_a_reference_below_the_minimum_is_refused_with_the_footage_it_needs(line_dir: Path) -> None:
+    args = ["calibrate", "--source", "video:ref.avi", "--frames", 150, "--out", "short.npz", *SMALL]
+    proc = camdrift(*args, cwd=line_dir)
+    # 150 frames are less than 10 windows of 20 (the window default and the README agree on 20)
+    assert_clean_failure(
+        proc,
+        "reference of 150 analysed frames (30 s at 5 fps) is below the minimum of 200 frames",
+        "capture at least 10 s more (--force writes it anyway)",
+        code=1,
     )
-    assert proc.returncode == 0, proc.stderr
-    for words in ("frames used: 150", "thresholds:", "false-alarm budget: one per 30 days", "psi.luma"):
-        assert words in proc.stdout
-    assert "warning too_few_frames" in proc.stdout.lower()  # 150 < 10 windows of 20: chi2 fallback, said so
-    assert load_baseline(line_dir / "again.npz").thresholds.method == "chi2"
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (line_dir / "short.npz").exists()
+    forced = camdrift(*args, "--force", cwd=line_dir)
+    assert forced.returncode == 0, forced.stderr
+    assert (
+        "FORCED (calibrated with --force): too_few_frames: reference of 150 analysed frames" in forced.stdout
+    )
+    short, long = load_baseline(line_dir / "short.npz"), load_baseline(line_dir / "ref.npz")
+    assert short.thresholds.forced and short.thresholds.forced[0].startswith(
+        "too_few_frames: reference of 150"
+    )
+    assert (
+        np.isfinite(short.thresholds.drift).all() and (short.thresholds.warn < short.thresholds.drift).all()
+    )
+    # the shorter reference knows its thresholds less well: wider, never narrower
+    assert short.thresholds.widening > long.thresholds.widening
+    show = camdrift("baseline", "show", "short.npz", cwd=line_dir)
+    assert "FORCED: too_few_frames" in show.stdout
+
+
+def test_replicates_has_a_sane_minimum(line_dir: Path, tmp_path: Path) -> None:
+    args = ["calibrate", "--source", "video:ref.avi", "--frames", 300, "--out", tmp_path / "b.npz"]
+    proc = camdrift(*args, "--replicates", "1", "--quiet", cwd=line_dir)
+    assert_clean_failure(proc, "--replicates", "want an integer in 200..100000, got '1'")
+    assert not (tmp_path / "b.npz").exists()
 
 
 def test_progress_goes_to_stderr(line_dir: Path, tmp_path: Path) -> None:
-    args = ["calibrate", "--source", f"video:{line_dir / 'ref.avi'}", "--frames", 120, "--window", "20"]
-    proc = camdrift(*args, "--replicates", "50", "--thumb", "16", "--grid", "4", "--out", tmp_path / "b.npz")
+    args = ["calibrate", "--source", f"video:{line_dir / 'ref.avi'}", "--frames", 120, "--window", "10"]
+    proc = camdrift(*args, "--replicates", "200", "--thumb", "16", "--grid", "4", "--out", tmp_path / "b.npz")
     assert proc.returncode == 0, proc.stderr
     assert "100% 120/120 frames" in proc.stderr
     assert "100% 120/120" not in proc.stdout  # stdout keeps only the summary
@@ -54,7 +83,7 @@ def test_calibrate_from_an_image_folder_with_roi_and_duration(tmp_path: Path) ->
         "--source",
         f"dir:{folder}?fps=5",
         "--duration",
-        "24s",  # 121 frames at 5 fps of stream time
+        "24s",  # 120 frames at 5 fps cover 24 s of stream time
         "--roi",
         "10,20,120,80",
         "--camera",
@@ -62,11 +91,13 @@ def test_calibrate_from_an_image_folder_with_roi_and_duration(tmp_path: Path) ->
         "--out",
         tmp_path / "train.npz",
         *SMALL,
+        "--window",
+        "10",
     )
     assert proc.returncode == 0, proc.stderr
     b = load_baseline(tmp_path / "train.npz")
     assert b.roi == (10, 20, 120, 80) and b.camera_id == "line-7"
-    assert b.frame_count == 121
+    assert b.frame_count == 120
 
 
 def test_size_change_mid_capture_is_skipped_and_counted(tmp_path: Path) -> None:
@@ -74,13 +105,17 @@ def test_size_change_mid_capture_is_skipped_and_counted(tmp_path: Path) -> None:
     images[50] = cv2.resize(images[50], (320, 240))
     images[51] = cv2.resize(images[51], (320, 240))
     folder = write_folder(tmp_path / "mixed", images)
-    proc = camdrift(
-        "calibrate", "--source", f"dir:{folder}", "--frames", 200, "--out", tmp_path / "b.npz", *SMALL
-    )
+    args = ["calibrate", "--source", f"dir:{folder}", "--frames", 200, "--out", tmp_path / "b.npz", *SMALL]
+    proc = camdrift(*args, "--window", "6")
+    # the folder ends before the 200 frames asked: an error saying what it got, never a silent short baseline
+    assert_clean_failure(proc, f"dir:{folder} ended after 108 of 200 analysed frames", code=1)
+    assert not (tmp_path / "b.npz").exists()
+    proc = camdrift(*args, "--window", "6", "--force")
     assert proc.returncode == 0, proc.stderr
     assert "2 frames skipped (2 wrong size)" in proc.stdout
-    assert "source_ended" in proc.stdout
-    assert load_baseline(tmp_path / "b.npz").frame_count == 108
+    assert "FORCED (calibrated with --force): source_ended" in proc.stdout
+    b = load_baseline(tmp_path / "b.npz")
+    assert b.frame_count == 108 and b.thresholds.forced[0].startswith("source_ended: ")
 
 
 def test_black_and_blurred_frames_are_named(tmp_path: Path) -> None:
@@ -91,7 +126,16 @@ def test_black_and_blurred_frames_are_named(tmp_path: Path) -> None:
         images[i] = cv2.GaussianBlur(images[i], (0, 0), 6.0)
     folder = write_folder(tmp_path / "bad", images)
     proc = camdrift(
-        "calibrate", "--source", f"dir:{folder}", "--frames", 120, "--out", tmp_path / "b.npz", *SMALL
+        "calibrate",
+        "--source",
+        f"dir:{folder}",
+        "--frames",
+        120,
+        "--out",
+        tmp_path / "b.npz",
+        *SMALL,
+        "--window",
+        "6",
     )
     assert proc.returncode == 0, proc.stderr
     assert "4 of 120 frames are black" in proc.stdout
@@ -103,7 +147,7 @@ def test_static_scene_is_refused_unless_forced(tmp_path: Path) -> None:
     folder = write_folder(tmp_path / "still", frames(0, 1) * 120)
     out = tmp_path / "b.npz"
     proc = camdrift("calibrate", "--source", f"dir:{folder}", "--frames", 120, "--out", out, *SMALL)
-    assert_clean_failure(proc, "static_scene", "calibration refused")
+    assert_clean_failure(proc, "the frames do not change", "(--force writes it anyway)", code=1)
     assert not out.exists()
 
 
@@ -118,7 +162,12 @@ def test_too_few_frames_is_refused(line_dir: Path, tmp_path: Path) -> None:
         tmp_path / "b.npz",
         *SMALL,
     )
-    assert_clean_failure(proc, "too_few_frames", "50 usable frames is less than 5 windows of 20")
+    assert_clean_failure(
+        proc,
+        "reference of 50 analysed frames (10 s at 5 fps) is below the minimum of 200",
+        "30 s more",
+        code=1,
+    )
 
 
 def test_bad_inputs_exit_2_with_a_message_naming_the_culprit(line_dir: Path, tmp_path: Path) -> None:
@@ -153,7 +202,7 @@ def test_config_file_supplies_source_camera_and_roi(line_dir: Path, tmp_path: Pa
     cfg.write_text(
         f'[camera]\nid = "press-2"\n[source]\nuri = "video:{line_dir / "ref.avi"}"\nroi = [0, 0, 160, 100]\n'
     )
-    proc = camdrift("calibrate", "--config", cfg, "--frames", 120, "--out", tmp_path / "b.npz", *SMALL)
+    proc = camdrift("calibrate", "--config", cfg, "--frames", 200, "--out", tmp_path / "b.npz", *SMALL)
     assert proc.returncode == 0, proc.stderr
     b = load_baseline(tmp_path / "b.npz")
     assert (b.camera_id, b.roi) == ("press-2", (0, 0, 160, 100))
@@ -167,5 +216,17 @@ def test_video_at_higher_frame_rate_is_sampled_like_the_agent(tmp_path: Path) ->
     proc = camdrift(
         "calibrate", "--source", "video:fast.avi", "--frames", 500, "--out", "b.npz", *SMALL, cwd=tmp_path
     )
-    # 250 frames at 25 fps are 10 s: at the agent's 5 fps that is 50 analysed frames, too few for the window
-    assert_clean_failure(proc, "50 usable frames")
+    # 250 frames at 25 fps are 10 s: at the agent's 5 fps that is 50 analysed frames, not the 500 asked
+    assert_clean_failure(
+        proc,
+        "video:fast.avi ended after 50 of 500 analysed frames (10.0 s of stream time at --max-fps 5): use "
+        "--duration 10s to take all of it at this rate, or --max-fps 25 to analyse every frame of this 25 fps "
+        "source (250 frames)",
+        code=1,
+    )
+    every = ["calibrate", "--source", "video:fast.avi", "--max-fps", "25", "--frames", 250, "--out", "e.npz"]
+    proc = camdrift(*every, *SMALL, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert load_baseline(tmp_path / "e.npz").frame_count == 250
+    help_text = camdrift("calibrate", "--help").stdout
+    assert "counts ANALYSED frames" in help_text and "1  refused, nothing written" in help_text

@@ -6,14 +6,15 @@ import cv2
 import numpy as np
 
 from camdrift.calibration.calibrate.build import reference_frames
-from camdrift.calibration.calibrate.gates import MIN_WINDOWS, black_frames, run_gates
+from camdrift.calibration.calibrate.gates import black_frames, run_gates
+from camdrift.calibration.calibrate.minimum import MIN_WINDOWS, reference_minimum
 from camdrift.kernels import frame_stats
 from tests.calibration.cli_fixtures import frames
 
 KERNEL = {"thumb_size": (16, 16), "grid": 4}
 
 
-def _gates(images: list[np.ndarray], window: int = 10, skipped: dict | None = None):
+def _gates(images: list[np.ndarray], window: int = 5, skipped: dict | None = None):
     ref = reference_frames([frame_stats(im, **KERNEL) for im in images])
     return run_gates(
         ref.scalars,
@@ -53,11 +54,18 @@ def test_each_fault_is_found() -> None:
     assert black_frames(reference_frames([frame_stats(images[3], **KERNEL)]).scalars).all()
 
 
-def test_frame_count_gate_tracks_the_window() -> None:
+def test_frame_count_gate_is_the_reference_minimum_and_says_how_much_more() -> None:
+    assert _gates(frames(0, 100), window=3)[1] == []  # 33 windows, enough independent ones
     images = frames(0, 60)
-    assert _codes(_gates(images, window=60 // MIN_WINDOWS)[1]) == {"too_few_frames": "warning"}
-    assert _codes(_gates(images, window=60 // MIN_WINDOWS + 1)[1]) == {"too_few_frames": "error"}
-    assert _gates(images, window=6)[1] == []
+    ref = reference_frames([frame_stats(im, **KERNEL) for im in images])
+    findings = _gates(images, window=60 // MIN_WINDOWS + 1)[1]
+    assert _codes(findings) == {"too_few_frames": "error"}
+    need = reference_minimum(ref.scalars, 60 // MIN_WINDOWS + 1).min_frames
+    more = -(-(need - 60) // 5)
+    assert findings[0].message.startswith(
+        "reference of 60 analysed frames (12 s at 5 fps) is below the minimum"
+    )
+    assert findings[0].message.endswith(f"capture at least {more} s more")
 
 
 def test_static_scene_and_mostly_black_capture_are_errors() -> None:

@@ -3,6 +3,7 @@ per statistic with its unit, and the gates' warnings."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import numpy as np
@@ -44,8 +45,15 @@ def test_the_summary_names_the_frames_kernel_budget_and_warnings() -> None:
     text = summary(b, _capture(620), [], out="b.npz", seconds=2.0)
     assert f"baseline written: b.npz (id {b.baseline_id})" in text
     assert (
-        "frames used: 600 of 620 read, 123.8 s of stream time, 160x120 bgr8, roi whole frame, stride 1"
-        in text
+        "frames used: 600 of 620 analysed frames (0 read from the source), 123.8 s of stream time, 160x120 bgr8, "
+        "roi whole frame, stride 1" in text
+    )
+    th = b.thresholds
+    assert f"{th.n_eff:.1f} effectively independent windows, thresholds widened x{th.widening:.3g}" in text
+    assert "FORCED" not in text
+    forced = dataclasses.replace(b, thresholds=dataclasses.replace(th, forced=("too_few_frames: short",)))
+    assert "FORCED (calibrated with --force): too_few_frames: short" in summary(
+        forced, _capture(620), [], out="b.npz", seconds=2.0
     )
     assert "thumbnail 16x16, grid 4x4" in text
     assert "false-alarm budget: one per 30 days at 5 fps" in text
