@@ -1,7 +1,9 @@
-"""``camdrift verify``: after cleaning or replacing the lens, is the camera back? Exit 0 pass, 1 drift, 2 could not run.
+"""``camdrift verify``: after cleaning or replacing the lens, is the camera back? Exit 0 pass (or warn), 1 drift,
+2 could not run (including a capture too short for the agent's rule).
 
-Run against a baseline built from the model's training images it is the data readiness check at deployment:
-is production like the training data?
+It decides as the agent does: the capture is replayed through the agent's engine, so FAIL means ``camdrift run``
+would have started a drift episode on that footage. Run against a baseline built from the model's training
+images it is the data readiness check at deployment: is production like the training data?
 """
 
 from __future__ import annotations
@@ -13,24 +15,36 @@ from camdrift.agent.reference.baseline import Baseline
 from camdrift.calibration.capture import Capture, CaptureError
 from camdrift.calibration.options import EXIT_DRIFT, EXIT_OK, UsageError, bounded_int, fail, read_baseline
 from camdrift.calibration.verify.recapture import capture_for, verify_capture
+from camdrift.calibration.verify.replay import AGENT_PERSISTENCE, frames_needed
 from camdrift.calibration.verify.verdict import VerifyResult, as_json, table
 
 NAME = "verify"
+EPILOG = f"""exit codes:
+  0  PASS, or PASS with warnings (a statistic rose above its warn threshold but the agent would not have called
+     drift: check again after the fix settles)
+  1  FAIL: the agent would have started a drift episode on this capture (the cause is printed)
+  2  could not run: bad option, baseline or source, or a capture too short for the agent's rule (one window
+     plus {AGENT_PERSISTENCE - 1} more frames: the message says how many frames it needs)"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         NAME,
         help="compare a short capture with a baseline (exit 0 pass, 1 drift, 2 could not run)",
-        description="Captures a few windows of frames and compares every statistic with the baseline's "
-        "thresholds: pass / warn / fail with the likely cause. Exit code 0 pass (or warn), 1 drift found, 2 "
-        "could not run.",
+        description="Captures a few windows of frames and replays them through the agent's engine: every "
+        "statistic passes, warns (above its warn threshold) or fails (in drift by the agent's rule: "
+        f"{AGENT_PERSISTENCE} consecutive windows above its drift threshold), with the likely cause the agent would have published.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--baseline", required=True, metavar="BASELINE", help="baseline file (camdrift calibrate)")
     p.add_argument("--source", metavar="SRC", help="frame source URI (default: the config's)")
     p.add_argument("--config", metavar="CFG", help="agent TOML configuration (for the source)")
     p.add_argument(
-        "--frames", type=bounded_int(1, 10_000_000), metavar="N", help="frames to capture (default 2 windows)"
+        "--frames",
+        type=bounded_int(1, 10_000_000),
+        metavar="N",
+        help="analysed frames to capture (default 2 windows)",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -40,7 +54,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         baseline = read_baseline(args.baseline)
-        frames = args.frames or 2 * baseline.thresholds.window
+        need = frames_needed(baseline)
+        if args.frames is not None and args.frames < need:
+            raise UsageError(
+                f"--frames {args.frames}: the agent calls drift only after {AGENT_PERSISTENCE} consecutive "
+                f"windows of {baseline.thresholds.window} above a drift threshold, so verify needs at least "
+                f"{need} frames"
+            )
+        frames = args.frames or max(2 * baseline.thresholds.window, need)
         cap = capture_for(baseline, args, frames, args.quiet or args.json)
         result = verify_capture(baseline, cap)
     except (UsageError, CaptureError) as exc:
@@ -66,12 +87,13 @@ def report_text(result: VerifyResult, baseline: Baseline, cap: Capture, path: st
     }[result.verdict]
     lines = [
         f"verify {cap.source} against {path} (camera {baseline.camera_id}, baseline {baseline.baseline_id})",
-        f"{result.frames} frames, {result.windows} windows of {baseline.thresholds.window}",
+        f"{result.frames} frames, {result.windows} windows of {baseline.thresholds.window}, decided as the agent "
+        f"decides (drift after {result.persistence} consecutive windows above a drift threshold)",
         table(result),
         "",
-        head,
+        f"{head}: {result.reason}",
     ]
-    if result.verdict != "pass":
+    if result.verdict != "pass" and result.causes:
         lines.append(f"likely cause: {result.causes[0].text}")
     if cap.ended and result.frames < requested:
         lines.append(f"note: the source ended after {result.frames} of {requested} frames")

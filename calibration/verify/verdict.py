@@ -1,9 +1,11 @@
-"""Is the camera back? Compare a short capture with a baseline, statistic by statistic, with the likely cause.
+"""Is the camera back? The agent's own verdict on a short capture, statistic by statistic, with the likely cause.
 
-The capture's frames go through a fresh :class:`~camdrift.agent.drift.engine.DriftEngine` (the agent's own
-scoring), and every statistic's verdict is read from its largest score over the capture's full windows: ``fail``
-above its drift threshold, ``warn`` above its warn threshold, else ``pass``. The causes are the engine's
-explainer's, for the window that went furthest over its thresholds.
+The capture's frames are replayed through the agent's engine (:class:`~camdrift.calibration.verify.replay.
+AgentReplay`), so verify decides as ``camdrift run`` does: a statistic ``fail``\\ s when the engine's state machine
+put it in drift (``persistence`` consecutive windows above its drift threshold, 3 by default), ``warn``\\ s when it
+rose above its warn threshold without that, else ``pass``\\ es. The capture's verdict is its worst statistic's;
+its cause is the one the agent's event carried (the explainer run on the frames since the change began).
+A capture too short for the rule to be met cannot say "pass" and is refused.
 """
 
 from __future__ import annotations
@@ -11,20 +13,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-import numpy as np
-
-from camdrift.agent.drift.decision import Cause
-from camdrift.agent.drift.engine import DriftEngine
-from camdrift.agent.drift.explain import explain
+from camdrift.agent.drift.decision import Cause, Decision
 from camdrift.agent.drift.statistics import WindowStats
 from camdrift.agent.reference.baseline import Baseline
+from camdrift.calibration.verify.replay import AgentReplay, frames_needed
 from camdrift.kernels import FrameStats
 
 VERDICTS = ("pass", "warn", "fail")
+_VERDICT_OF_STATE = {"ok": "pass", "warning": "warn", "drift": "fail"}
 
-# Which causes can move each statistic (the explainer ranks them; a row shows the best-ranked related one).
+# Which causes can move each statistic (a row names the best-ranked related one of its event's causes).
 _RELATED = {
-    "psi": None,  # any
     "brightness": ("lighting", "gamma", "content"),
     "contrast": ("lighting", "gamma", "defocus", "content"),
     "sharpness": ("defocus", "smudge", "lighting", "noise", "content"),
@@ -39,8 +38,9 @@ _RELATED = {
 
 
 class Row(NamedTuple):
-    """One statistic: its largest score over the capture's windows, its thresholds (same unit), the verdict
-    (pass / warn / fail) and, unless it passed, the likely cause (code and plain words)."""
+    """One statistic: its largest score over the capture's windows and its thresholds (the statistic's unit),
+    ``run``: its longest run of consecutive windows above the drift threshold, the verdict (pass / warn /
+    fail: the agent's state machine reached ok / warning / drift) and, unless it passed, the likely cause."""
 
     name: str
     statistic: float
@@ -49,22 +49,30 @@ class Row(NamedTuple):
     verdict: str
     cause: str
     cause_text: str
+    run: int
 
 
 class VerifyResult(NamedTuple):
-    """verdict: the worst row's; rows: one per statistic; causes: ranked, of the worst window; frames /
-    windows: analysed frames and full windows scored."""
+    """verdict: the worst row's; reason: plain words saying why, in the agent's terms; rows: every window
+    statistic, then any other statistic (CUSUM) that left ok; causes: ranked, of the event behind the verdict
+    (empty on a pass); event: that event (the first ``drift.started``, else the first ``warning``; None on a
+    pass); frames / windows: analysed frames and full windows scored; persistence: the agent's rule (windows in
+    a row above a drift threshold); worst: the window furthest over its thresholds."""
 
     verdict: str
+    reason: str
     rows: tuple[Row, ...]
     causes: tuple[Cause, ...]
+    event: Decision | None
     frames: int
     windows: int
+    persistence: int
     worst: WindowStats | None
 
 
 def _related(name: str) -> tuple[str, ...] | None:
-    if name.startswith("psi."):
+    """Cause codes that can move statistic ``name`` (None: any, for histograms and CUSUMs)."""
+    if name.startswith(("psi.", "cusum.")):
         return None
     if name.startswith("shift."):
         scalar = name[6:]
@@ -72,64 +80,112 @@ def _related(name: str) -> tuple[str, ...] | None:
     return _RELATED.get(name)
 
 
-def verify_stats(baseline: Baseline, stats: Sequence[FrameStats], times: Sequence[float]) -> VerifyResult:
-    """Verdicts for frames ``stats`` observed at stream ``times`` (s). Needs at least one window of frames."""
-    th = baseline.thresholds
-    if len(stats) < th.window:
-        raise ValueError(
-            f"{len(stats)} frames is less than one window of {th.window}: capture at least {th.window} frames"
-        )
-    engine = DriftEngine(baseline)
-    best = np.zeros(len(th.names))
-    worst: WindowStats | None = None
-    worst_strength = -np.inf
-    windows = 0
-    for i, (s, t) in enumerate(zip(stats, times, strict=True)):
-        engine.update(s, i, float(t))
-        ws = engine.last
-        if ws is None or not engine.window.full:
-            continue
-        windows += 1
-        best = np.maximum(best, ws.scores)
-        strength = float(np.max(ws.scores / th.drift))
-        if strength > worst_strength:
-            worst, worst_strength = ws, strength
-    causes = explain(
-        worst,
-        names=th.names,
-        drift=th.drift,
-        scalar_names=baseline.scalar_names,
-        scalar_mean=baseline.scalar_mean,
-    )
-    rows = []
-    for k, name in enumerate(th.names):
-        verdict = "fail" if best[k] > th.drift[k] else "warn" if best[k] > th.warn[k] else "pass"
-        code = text = ""
-        if verdict != "pass":
-            related = _related(name)
-            cause = next((c for c in causes if related is None or c.code in related), causes[0])
+def _row(replay: AgentReplay, k: int, fallback: tuple[Cause, ...]) -> Row:
+    g = replay.groups[k]
+    verdict = _VERDICT_OF_STATE[replay.reached(k)]
+    code = text = ""
+    if verdict != "pass":
+        event = replay.events.get(g.name)
+        pool = event.causes if event is not None and event.causes else fallback
+        related = _related(g.name)
+        cause = next((c for c in pool if related is None or c.code in related), pool[0] if pool else None)
+        if cause is not None:
             code, text = cause.code, cause.text
-        rows.append(Row(name, float(best[k]), float(th.warn[k]), float(th.drift[k]), verdict, code, text))
+    return Row(g.name, float(replay.peak[k]), g.warn, g.drift, verdict, code, text, int(replay.run[k]))
+
+
+def _windows(n: int) -> str:
+    return f"{n} consecutive windows" if n != 1 else "1 window"
+
+
+def _reason(rows: Sequence[Row], replay: AgentReplay) -> str:
+    """Why the verdict, in the agent's terms (the statistic that decided, its run, the rule)."""
+    rule = {g.name: g.persistence for g in replay.groups}
+    if replay.started is not None:
+        first = next(r for r in rows if r.name == replay.started.group)
+        others = [r.name for r in rows if r.verdict == "fail" and r.name != first.name]
+        text = (
+            f"{first.name} above its drift threshold for {_windows(first.run)} "
+            f"(the agent's rule: {rule[first.name]}); the agent would have started a drift episode at frame "
+            f"{replay.started.frame_index} ({replay.started.stream_time:.1f} s)"
+        )
+        return text + (f"; also in drift: {', '.join(others)}" if others else "")
+    warned = [r for r in rows if r.verdict == "warn"]
+    if warned:
+        top = max(warned, key=lambda r: r.statistic / r.warn)
+        text = f"{top.name} above its warn threshold ({top.statistic:.4g} > {top.warn:.4g})"
+        if top.run:
+            text += (
+                f", above its drift threshold ({top.drift:.4g}) for {_windows(top.run)}, fewer than "
+                f"the agent's {rule[top.name]} for drift"
+            )
+        more = len(warned) - 1
+        return text + (f"; {more} more statistic{'s' if more > 1 else ''} warned" if more else "")
+    return f"every statistic stayed below its warn threshold over {replay.windows} windows"
+
+
+def verify_stats(baseline: Baseline, stats: Sequence[FrameStats], times: Sequence[float]) -> VerifyResult:
+    """The agent's verdicts for frames ``stats`` observed at stream ``times`` (s). ValueError when there are
+    fewer frames than the agent's rule needs to call drift (:func:`~camdrift.calibration.verify.replay.
+    frames_needed`), saying how many it needs."""
+    th = baseline.thresholds
+    need = frames_needed(baseline)
+    if len(stats) < need:
+        windows = max(0, len(stats) - th.window + 1)
+        raise ValueError(
+            f"{len(stats)} frames make {windows} full window{'s' if windows != 1 else ''} of {th.window}; the "
+            f"agent calls drift only after {need - th.window + 1} consecutive windows above a drift threshold, "
+            f"so verify needs at least {need} frames (--frames {need})"
+        )
+    replay = AgentReplay(baseline)
+    for i, (s, t) in enumerate(zip(stats, times, strict=True)):
+        replay.update(s, i, float(t))
+    event = replay.started or replay.warned
+    causes = event.causes if event is not None else ()
+    n_window = len(th.names)  # window statistics come first in the engine's order
+    rows = tuple(
+        _row(replay, k, causes)
+        for k in range(len(replay.groups))
+        if k < n_window or replay.reached(k) != "ok"
+    )
     verdict = max((r.verdict for r in rows), key=VERDICTS.index)
-    return VerifyResult(verdict, tuple(rows), causes, len(stats), windows, worst)
+    return VerifyResult(
+        verdict,
+        _reason(rows, replay),
+        rows,
+        tuple(causes) if verdict != "pass" else (),
+        event if verdict != "pass" else None,
+        len(stats),
+        replay.windows,
+        replay.persistence,
+        replay.worst,
+    )
 
 
 def table(result: VerifyResult) -> str:
-    """Plain-text table for a technician's terminal."""
-    lines = [f"{'statistic':<22} {'value':>9} {'warn':>9} {'drift':>9}  verdict  likely cause"]
+    """Plain-text table for a technician's terminal; ``run``: longest run of windows above the drift
+    threshold."""
+    lines = [f"{'statistic':<22} {'value':>9} {'warn':>9} {'drift':>9} {'run':>4}  verdict  likely cause"]
     for r in result.rows:
         lines.append(
-            f"{r.name:<22} {r.statistic:9.4g} {r.warn:9.4g} {r.drift:9.4g}  {r.verdict:<7}  {r.cause or '-'}"
+            f"{r.name:<22} {r.statistic:9.4g} {r.warn:9.4g} {r.drift:9.4g} {r.run:4d}  {r.verdict:<7}  "
+            f"{r.cause or '-'}"
         )
     return "\n".join(lines)
 
 
 def as_json(result: VerifyResult) -> dict:
-    """JSON-ready dict of ``result`` (rows and ranked causes)."""
+    """JSON-ready dict of ``result`` (rows, the rule, the event behind the verdict and its ranked causes)."""
+    e = result.event
     return {
         "verdict": result.verdict,
+        "reason": result.reason,
         "frames": result.frames,
         "windows": result.windows,
+        "persistence": result.persistence,
+        "event": None
+        if e is None
+        else {"kind": e.kind, "group": e.group, "frame_index": e.frame_index, "stream_time": e.stream_time},
         "rows": [r._asdict() for r in result.rows],
         "causes": [{"code": c.code, "text": c.text, "score": float(c.score)} for c in result.causes],
     }

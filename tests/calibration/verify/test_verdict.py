@@ -1,6 +1,7 @@
-"""``verify``'s verdicts (verdict.py) on real frame statistics: every statistic is ``fail`` above its drift
-threshold, ``warn`` above its warn threshold, else ``pass``, the capture's verdict is its worst row's, a failed
-row names a cause that can move it, and the table and JSON carry what the technician reads."""
+"""``verify``'s verdicts (verdict.py) on real frame statistics: a statistic fails when the agent's rule put it in
+drift, warns when it only rose above its warn threshold (even above drift, for fewer windows than the rule), the
+capture's verdict is its worst row's with the agent's own cause, and a capture too short for the rule is refused.
+"""
 
 from __future__ import annotations
 
@@ -13,54 +14,78 @@ from camdrift.calibration.verify.verdict import VERDICTS, VerifyResult, as_json,
 from tests.agent.drift_fixtures import FPS, WINDOW, small_baseline, stats_of
 
 
-def _verify(drift: Drift = HEALTHY, n: int = 40) -> VerifyResult:
-    stats = stats_of(3, n, drift, start=1000)  # later frames of the baseline's own line
+def _verify(drift: Drift = HEALTHY, n: int = 40, last: int | None = None) -> VerifyResult:
+    """Later frames of the baseline's own line; ``drift`` in the ``last`` frames (all of them by default)."""
+    onset = 1000 + n - (n if last is None else last)
+    stats = stats_of(3, n, drift, onset=onset, start=1000)
     return verify_stats(small_baseline(), stats, [i / FPS for i in range(n)])
-
-
-def _documented(row) -> str:
-    return "fail" if row.statistic > row.drift else "warn" if row.statistic > row.warn else "pass"
 
 
 def test_same_scene_passes_every_statistic():
     result = _verify()
     baseline = small_baseline()
-    assert result.verdict == "pass"
+    assert result.verdict == "pass" and result.event is None and result.causes == ()
     assert [r.name for r in result.rows] == list(baseline.thresholds.names)
-    assert all(r.verdict == "pass" and r.cause == r.cause_text == "" for r in result.rows)
-    assert (result.frames, result.windows) == (40, 40 - WINDOW + 1)  # every full window scored
+    assert all(r.verdict == "pass" and r.cause == r.cause_text == "" and r.run == 0 for r in result.rows)
+    assert (result.frames, result.windows, result.persistence) == (40, 40 - WINDOW + 1, 3)
+    assert result.reason == "every statistic stayed below its warn threshold over 21 windows"
 
 
-def test_defocus_fails_sharpness_with_the_defocus_cause():
+def test_defocus_fails_with_the_agents_cause_and_rule():
     result = _verify(Drift(defocus_sigma=2.0))
     assert result.verdict == "fail" and result.causes[0].code == "defocus"
+    assert result.event.kind == "drift.started" and result.causes == result.event.causes
+    # in drift from the first full window on: the episode starts at the third (frame WINDOW + 1)
+    assert result.event.frame_index == WINDOW + 1
     row = next(r for r in result.rows if r.name == "shift.sharpness")
-    assert row.verdict == "fail" and row.cause == "defocus" and row.cause_text
+    assert row.verdict == "fail" and row.cause == "defocus" and row.run == result.windows
+    assert f"for {result.windows} consecutive windows (the agent's rule: 3)" in result.reason
     for r in result.rows:
-        assert r.verdict == _documented(r), r
+        assert (r.verdict == "fail") == (r.run >= 3), r  # the rule, read back from the rows
         assert (r.cause == "") == (r.verdict == "pass"), r
     assert result.verdict == max((r.verdict for r in result.rows), key=VERDICTS.index)
 
 
-def test_darker_scene_rows_follow_the_thresholds():
-    result = _verify(Drift(gain=0.9))
-    assert {r.verdict for r in result.rows} <= set(VERDICTS)
-    assert all(r.verdict == _documented(r) for r in result.rows)
-    assert next(r for r in result.rows if r.name == "shift.brightness").verdict != "pass"
+def test_over_the_drift_threshold_for_fewer_windows_than_the_rule_warns():
+    # the one-window rule verify used to apply would fail this capture; the agent would not start an episode
+    result = _verify(Drift(gain=0.5), last=2)
+    row = next(r for r in result.rows if r.name == "shift.brightness")
+    assert row.statistic > row.drift and row.run == 2 and row.verdict == "warn"
+    assert result.verdict == "warn" and result.event.kind == "warning"
+    assert result.causes[0].code == "lighting"
+    assert "for 2 consecutive windows, fewer than the agent's 3 for drift" in result.reason
+    assert _verify(Drift(gain=0.5), last=3).verdict == "fail"
 
 
-def test_table_and_json_carry_every_row():
+def test_table_and_json_carry_every_row_and_the_rule():
     result = _verify(Drift(defocus_sigma=2.0))
     lines = table(result).splitlines()
-    assert lines[0].split() == ["statistic", "value", "warn", "drift", "verdict", "likely", "cause"]
+    assert lines[0].split() == ["statistic", "value", "warn", "drift", "run", "verdict", "likely", "cause"]
     assert len(lines) == 1 + len(result.rows)
     assert any(ln.startswith("shift.sharpness") and " fail " in ln and ln.endswith("defocus") for ln in lines)
     doc = json.loads(json.dumps(as_json(result)))
-    assert (doc["verdict"], doc["frames"], doc["windows"]) == ("fail", 40, 40 - WINDOW + 1)
-    assert set(doc["rows"][0]) == {"name", "statistic", "warn", "drift", "verdict", "cause", "cause_text"}
+    assert (doc["verdict"], doc["frames"], doc["windows"], doc["persistence"]) == ("fail", 40, 21, 3)
+    assert doc["reason"] == result.reason
+    assert doc["event"] == {
+        "kind": "drift.started",
+        "group": result.event.group,
+        "frame_index": WINDOW + 1,
+        "stream_time": (WINDOW + 1) / FPS,
+    }
+    assert set(doc["rows"][0]) == {
+        "name",
+        "statistic",
+        "warn",
+        "drift",
+        "verdict",
+        "cause",
+        "cause_text",
+        "run",
+    }
     assert doc["causes"][0]["code"] == "defocus" and isinstance(doc["causes"][0]["score"], float)
 
 
-def test_capture_shorter_than_a_window_is_refused():
-    with pytest.raises(ValueError, match=f"5 frames is less than one window of {WINDOW}"):
-        _verify(n=5)
+@pytest.mark.parametrize("n", [5, WINDOW, WINDOW + 1])
+def test_capture_too_short_for_the_rule_is_refused(n: int):
+    with pytest.raises(ValueError, match=f"{n} frames make .* verify needs at least {WINDOW + 2} frames"):
+        _verify(Drift(defocus_sigma=2.0), n=n)
