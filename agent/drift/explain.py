@@ -42,6 +42,21 @@ def tone_fit(ref_q: np.ndarray, cur_q: np.ndarray) -> tuple[float, float]:
     return float(a), float(b)
 
 
+def tone_fit_se(ref_q: np.ndarray, rel: np.ndarray, z: np.ndarray) -> tuple[float, float]:
+    """Standard errors (se_a, se_b) of :func:`tone_fit`'s (a, b) under the window's own null: each quantile's
+    log-ratio has the sd |rel / z| (z is its shift in null sds); quantiles with no measured scale are left out.
+    The fit is ordinary least squares, so its covariance is (X'X)^-1 X' S X (X'X)^-1 with S = diag(sd^2)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.abs(rel / z)
+    ok = (ref_q > 2.0) & (ref_q < 250.0) & np.isfinite(sd)
+    if ok.sum() < 3:
+        return np.inf, np.inf
+    x = np.stack([np.ones(int(ok.sum())), np.log(ref_q[ok] / 255.0)], axis=1)
+    inv = np.linalg.pinv(x.T @ x)
+    cov = inv @ (x.T * sd[ok] ** 2) @ x @ inv
+    return float(np.sqrt(max(cov[0, 0], 0.0))), float(np.sqrt(max(cov[1, 1], 0.0)))
+
+
 @dataclass(frozen=True)
 class _Reading:
     """One window read once for every cause signature. strength: score / drift threshold per statistic; share:
@@ -92,9 +107,12 @@ def _read(
     q_idx = [si[q] for q in _QUANTS]
     ref_q = scalar_mean[q_idx]
     a, b = tone_fit(ref_q, ref_q * (1.0 + ws.rel[q_idx]))
+    se_a, se_b = tone_fit_se(ref_q, ws.rel[q_idx], ws.z[q_idx])
     dark = ref_q > 2.0
     spread = float(np.mean(np.abs(np.log(ref_q[dark] / 255.0)))) if dark.any() else 1.0
-    ga, gb = abs(a), abs(b) * spread
+    # Only the part of a gain or a curvature beyond two of its standard errors is evidence: early in a lamp
+    # change the quantiles move by a DN step or two and an integer step at a dark level reads as curvature.
+    ga, gb = max(abs(a) - 2.0 * se_a, 0.0), max(abs(b) - 2.0 * se_b, 0.0) * spread
     # A lamp or an ISP curve moves every cell's luma the same way, the static background included; a new
     # product moves only the cells it passes through. The sign is what counts: early in a slow lamp change the
     # cells move together while each one is still well inside its own noise.
