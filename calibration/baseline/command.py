@@ -1,48 +1,23 @@
 """``camdrift baseline show | diff | merge``: what a baseline holds, how two differ, one from several captures.
 
-merge: the inputs must share every kernel parameter (pixel format, resolution, ROI, stride, thumbnail, grid,
-exposure thresholds) and keep their per-frame features (``camdrift calibrate`` does unless ``--no-frames``). The
-frames are concatenated in the order given and the baseline is rebuilt from the union: new quantile bins from
-the pooled histograms, reference statistics, and thresholds re-calibrated by the block bootstrap (blocks are
-circular, so a few straddle the junction between two captures; they add a little variance, on the safe side).
+merge (and what it costs in sensitivity) lives in :mod:`camdrift.calibration.baseline.merge`.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 import numpy as np
 
 from camdrift.agent.drift.decision import Cause
 from camdrift.agent.drift.explain import explain
 from camdrift.agent.drift.statistics import WindowStats, phase_shift, px_per_cell
-from camdrift.agent.reference.baseline import Baseline, ReferenceFrames, save_baseline
-from camdrift.calibration.calibrate.build import Budget, build_from_frames, keep_frames
+from camdrift.agent.reference.baseline import Baseline
+from camdrift.calibration.baseline.merge import add_merge_parser, kernel_differences, merge
 from camdrift.calibration.calibrate.summary import threshold_table
-from camdrift.calibration.options import (
-    EXIT_FAIL,
-    EXIT_OK,
-    UsageError,
-    bounded_float,
-    bounded_int,
-    check_output,
-    fail,
-    read_baseline,
-)
+from camdrift.calibration.options import EXIT_FAIL, EXIT_OK, UsageError, fail, read_baseline
 
 NAME = "baseline"
-KERNEL_FIELDS = (
-    "pixel_format",
-    "resolution",
-    "roi",
-    "stride",
-    "thumb_size",
-    "grid",
-    "under_threshold",
-    "over_threshold",
-    "scalar_names",
-)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,23 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     diff.add_argument("old", metavar="OLD")
     diff.add_argument("new", metavar="NEW")
     diff.set_defaults(func=run_diff)
-    merge = sub.add_parser("merge", help="one baseline from captures under different legitimate conditions")
-    merge.add_argument("inputs", nargs="+", metavar="BASELINE", help="two or more baselines to merge")
-    merge.add_argument("--out", required=True, metavar="BASELINE", help="merged baseline to write")
-    merge.add_argument("--camera", dest="camera_id", help="camera id (default: the first input's)")
-    merge.add_argument(
-        "--replicates", type=bounded_int(1, 100_000), help="bootstrap replicates (default: the first's)"
-    )
-    merge.add_argument(
-        "--warn-budget-days",
-        type=bounded_float(0.001, 36500),
-        default=1.0,
-        help="one warning per N days (1)",
-    )
-    merge.add_argument(
-        "--seed", type=bounded_int(0, 2**32 - 1), help="bootstrap seed (default: the first input's)"
-    )
-    merge.set_defaults(func=run_merge)
+    add_merge_parser(sub)
     p.set_defaults(func=lambda args: fail(NAME, "say what to do: show, diff or merge (see --help)"))
 
 
@@ -111,18 +70,6 @@ def run_show(args: argparse.Namespace) -> int:
         return fail(NAME, exc)
     print(describe(b, args.baseline))
     return EXIT_OK
-
-
-def kernel_differences(a: Baseline, b: Baseline) -> list[str]:
-    """The kernel parameters in which ``b`` differs from ``a`` ("resolution 160x120 vs 320x240", ...)."""
-    out = []
-    for name in KERNEL_FIELDS:
-        x, y = getattr(a, name), getattr(b, name)
-        if (tuple(x) if isinstance(x, tuple | list) else x) != (
-            tuple(y) if isinstance(y, tuple | list) else y
-        ):
-            out.append(f"{name} {x} vs {y}")
-    return out
 
 
 def _cdf_levels(edges: np.ndarray, props: np.ndarray) -> np.ndarray:
@@ -234,79 +181,6 @@ def run_diff(args: argparse.Namespace) -> int:
         return fail(NAME, exc)
     print(f"diff {args.old} (OLD) -> {args.new} (NEW)")
     print(compare(a, b))
-    return EXIT_OK
-
-
-def merge(
-    baselines: list[Baseline],
-    *,
-    camera_id: str | None = None,
-    n_replicates: int | None = None,
-    warn_budget_days: float = 1.0,
-    seed: int | None = None,
-    sources: list[str] | None = None,
-) -> Baseline:
-    """One baseline from the union of the inputs' per-frame features (see the module docstring).
-    Raises ValueError naming the input that cannot be merged and why."""
-    first = baselines[0]
-    labels = sources or [f"input {i + 1}" for i in range(len(baselines))]
-    for b, label in zip(baselines, labels, strict=True):
-        if b.reference_frames is None:
-            raise ValueError(
-                f"{label} keeps no per-frame features (calibrated with --no-frames?): cannot merge"
-            )
-        diffs = kernel_differences(first, b)
-        if diffs:
-            raise ValueError(
-                f"{label} was captured with other kernel parameters than {labels[0]}: {'; '.join(diffs)}"
-            )
-    parts = [b.reference_frames for b in baselines]
-    frames = ReferenceFrames(*(np.concatenate(arrays) for arrays in zip(*parts, strict=True)))
-    th = first.thresholds
-    merged = build_from_frames(
-        frames,
-        camera_id=camera_id or first.camera_id,
-        source="merge of " + "; ".join(f"{b.source} ({b.frame_count} frames)" for b in baselines),
-        kernel=first.kernel,
-        n_bins=max(b.n_bins for b in baselines),
-        budget=Budget(
-            window=th.window,
-            fps=th.fps,
-            budget_days=th.run_length / 86400.0 / th.fps,
-            warn_budget_days=warn_budget_days,
-            n_replicates=n_replicates or max(th.n_replicates, 200),
-            seed=th.seed if seed is None else seed,
-            alpha=first.alpha,
-            cusum_k=th.cusum_k,
-            bucket_seconds=th.bucket_seconds,
-        ),
-    )
-    return dataclasses.replace(merged, reference_frames=keep_frames(frames))
-
-
-def run_merge(args: argparse.Namespace) -> int:
-    try:
-        if len(args.inputs) < 2:
-            raise UsageError(f"merge needs two or more baselines, got {len(args.inputs)}")
-        out = check_output(args.out, "--out")
-        baselines = [read_baseline(p, "baseline") for p in args.inputs]
-        merged = merge(
-            baselines,
-            camera_id=args.camera_id,
-            n_replicates=args.replicates,
-            warn_budget_days=args.warn_budget_days,
-            seed=args.seed,
-            sources=list(args.inputs),
-        )
-        save_baseline(merged, out)
-    except (UsageError, ValueError) as exc:
-        return fail(NAME, exc)
-    except OSError as exc:
-        return fail(NAME, f"cannot write {args.out}: {exc.strerror or exc}")
-    print(
-        f"merged {len(baselines)} baselines ({merged.frame_count} frames) into {out} (id {merged.baseline_id})"
-    )
-    print(threshold_table(merged, indent="  "))
     return EXIT_OK
 
 

@@ -1,10 +1,8 @@
-"""``camdrift baseline show | diff | merge`` on real baselines (and the golden v1 file)."""
+"""``camdrift baseline show | diff`` on real baselines (and the golden v1 file); merge: test_merge.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import numpy as np
 
 from camdrift.agent.reference.baseline import load_baseline
 from tests.calibration.cli_fixtures import (
@@ -65,45 +63,3 @@ def test_diff_names_what_changed(line_dir: Path) -> None:
     assert proc.returncode == 0
     assert "kernel parameters differ" in proc.stdout and "roi None vs (0, 0, 80, 60)" in proc.stdout
     assert_clean_failure(camdrift("baseline", "diff", "ref.npz", "nope.npz", cwd=line_dir), "NEW nope.npz")
-
-
-def test_merge_rebuilds_thresholds_from_the_union(line_dir: Path) -> None:
-    day = line_dir / "ref.npz"
-    night = _calibrate(line_dir, "dark.avi", "night.npz", 60, "--force")
-    out = line_dir / "merged.npz"
-    proc = camdrift("baseline", "merge", day, night, "--out", out, "--replicates", "200")
-    assert proc.returncode == 0, proc.stderr
-    assert "merged 2 baselines (360 frames)" in proc.stdout
-    a, n, m = load_baseline(day), load_baseline(night), load_baseline(out)
-    assert m.frame_count == 360 and m.reference_frames.hist.shape[0] == 360
-    assert m.thresholds.method == "bootstrap-tail" and m.thresholds.window == 20
-    # The union's reference mean lies between the two conditions', weighted by their frames
-    i = m.scalar_names.index("brightness")
-    expect = (300 * a.scalar_mean[i] + 60 * n.scalar_mean[i]) / 360
-    assert np.isclose(m.scalar_mean[i], expect, rtol=1e-6)
-    # and the night capture verifies against the merged reference, not against the day one
-    assert (
-        camdrift(
-            "verify", "--baseline", out, "--source", "video:dark.avi", "--quiet", cwd=line_dir
-        ).returncode
-        == 0
-    )
-    assert (
-        camdrift(
-            "verify", "--baseline", day, "--source", "video:dark.avi", "--quiet", cwd=line_dir
-        ).returncode
-        == 1
-    )
-
-
-def test_merge_refuses_what_cannot_be_merged(line_dir: Path, tmp_path: Path) -> None:
-    lean = _calibrate(line_dir, "same.avi", "lean.npz", 60, "--force", "--no-frames")
-    assert load_baseline(lean).reference_frames is None
-    proc = camdrift("baseline", "merge", "ref.npz", lean, "--out", tmp_path / "m.npz", cwd=line_dir)
-    assert_clean_failure(proc, "lean.npz", "keeps no per-frame features")
-    roi = _calibrate(line_dir, "same.avi", "roi.npz", 60, "--force", "--roi", "0,0,80,60")
-    proc = camdrift("baseline", "merge", "ref.npz", roi, "--out", tmp_path / "m.npz", cwd=line_dir)
-    assert_clean_failure(proc, "roi.npz", "other kernel parameters", "roi None vs (0, 0, 80, 60)")
-    proc = camdrift("baseline", "merge", "ref.npz", "--out", tmp_path / "m.npz", cwd=line_dir)
-    assert_clean_failure(proc, "two or more")
-    assert not (tmp_path / "m.npz").exists()
