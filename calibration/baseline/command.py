@@ -14,7 +14,7 @@ from camdrift.agent.drift.explain import explain
 from camdrift.agent.drift.statistics import WindowStats, phase_shift, px_per_cell
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.calibration.baseline.merge import add_merge_parser, kernel_differences, merge
-from camdrift.calibration.calibrate.summary import threshold_table
+from camdrift.calibration.calibrate.summary import forced_lines, threshold_table
 from camdrift.calibration.options import EXIT_FAIL, EXIT_OK, UsageError, fail, read_baseline
 
 NAME = "baseline"
@@ -55,6 +55,7 @@ def describe(b: Baseline, path: str) -> str:
         f"  thresholds: {th.method}, window {th.window} frames at {th.fps:g} fps, budget {th.budget}, "
         f"{th.n_replicates} replicates, blocks of {th.block_length}, seed {th.seed}; CUSUM k {th.cusum_k:g} "
         f"h {th.cusum_h:.3g} on {th.bucket_seconds:g} s buckets",
+        *forced_lines(b),
         threshold_table(b, indent="    "),
     ]
     if th.notes:

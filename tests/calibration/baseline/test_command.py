@@ -48,6 +48,9 @@ def test_show_reads_the_golden_v1_file() -> None:
 def test_diff_names_what_changed(line_dir: Path) -> None:
     dark = _calibrate(line_dir, "dark.avi", "dark.npz", 60, "--force")
     same = _calibrate(line_dir, "same.avi", "same.npz", 60, "--force")
+    # 60 frames are below the minimum: show says the baseline was forced, and why
+    shown = camdrift("baseline", "show", dark, cwd=line_dir).stdout
+    assert "FORCED (calibrated with --force): too_few_frames: reference of 60 analysed frames" in shown
     proc = camdrift("baseline", "diff", "ref.npz", dark, cwd=line_dir)
     assert proc.returncode == 0, proc.stderr
     assert "likely cause: mean luma -20%" in proc.stdout and "lighting" in proc.stdout
