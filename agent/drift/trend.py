@@ -1,4 +1,10 @@
-"""Trend and forecast for slow drift: slope of a long-window scalar and the time until it crosses tolerance."""
+"""Trend and forecast for slow drift: slope of a long-window scalar and the time until it crosses tolerance.
+
+A forecast is made only from a significant trend: the slope's t statistic (slope over its standard error, the
+error inflated for the residuals' lag-1 autocorrelation: minute buckets of a product mix are correlated) must
+reach :data:`SIGNIFICANT_T` over at least :data:`MIN_BUCKETS` buckets. Otherwise the slope is reported without a
+crossing time: a CUSUM that crossed on a few noisy minutes no longer reads "+280 %/day, crosses in ~0.0 days".
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,17 @@ from typing import NamedTuple
 import numpy as np
 
 DAY_S = 86400.0
+SIGNIFICANT_T = (
+    3.0  # |slope| / se: a trend this clear is not the noise of the bucket means (two-sided ~0.3 %)
+)
+MIN_BUCKETS = 6
 
 
 class Trend(NamedTuple):
     """Least-squares line through bucket means. slope: units per day; rel_slope: fraction of the reference
     mean per day; now: fitted value at the last bucket; days_to_tolerance: days from the last bucket until the
-    line leaves [lo, hi] (0 if already outside, inf if it never does); text: plain words."""
+    line leaves [lo, hi] (0 if already outside, inf if it never does or the trend is not significant); text:
+    plain words; t_stat: slope / its standard error (inf for an exact line); significant: the forecast holds."""
 
     name: str
     slope: float
@@ -21,6 +32,8 @@ class Trend(NamedTuple):
     now: float
     days_to_tolerance: float
     text: str
+    t_stat: float = math.inf
+    significant: bool = True
 
 
 def fit_trend(
@@ -47,35 +60,54 @@ def fit_trend(
     if hinge:
         since = _best_hinge(t, y, w)
     if since is None or not (t[0] < since < t[-1]):
-        tm = np.average(t, weights=w)
-        ym = np.average(y, weights=w)
-        dt = t - tm
-        slope_s = float(np.sum(w * dt * (y - ym)) / np.sum(w * dt * dt))
-        now = ym + slope_s * (t[-1] - tm)
+        design = np.stack([np.ones_like(t), t - np.average(t, weights=w)], axis=1)
     else:
         # Hinge: flat until ``since``, linear after. The flat part pins the level the drift departs from, so a
         # few hours of slope are not read against noise alone.
-        x = np.maximum(t - since, 0.0)
-        sw = np.sqrt(w)
-        (c, slope_s), *_ = np.linalg.lstsq(np.stack([sw, sw * x], axis=1), sw * y, rcond=None)
-        now = float(c + slope_s * x[-1])
+        design = np.stack([np.ones_like(t), np.maximum(t - since, 0.0)], axis=1)
+    slope_s, now, t_stat = _weighted_line(design, y, w)
     slope = slope_s * DAY_S
+    significant = t.size >= MIN_BUCKETS and abs(t_stat) >= SIGNIFICANT_T
+    rel = slope / abs(reference) if reference else 0.0
     if now < lo or now > hi:
         days = 0.0
-    elif slope < 0:
-        days = (lo - now) / slope
-    elif slope > 0:
-        days = (hi - now) / slope
-    else:
+    elif not significant or slope == 0:
         days = math.inf
-    rel = slope / abs(reference) if reference else 0.0
-    when = (
-        "never at this rate"
-        if math.isinf(days)
-        else ("already outside" if days == 0 else f"in ~{days:.1f} days")
-    )
-    text = f"{name} {100 * rel:+.2f}%/day; crosses tolerance {when}"
-    return Trend(name, slope, rel, float(now), float(days), text)
+    else:
+        days = ((lo if slope < 0 else hi) - now) / slope
+    if days == 0.0:
+        when = "crosses tolerance already outside"
+    elif not significant:
+        when = f"no forecast: not a significant trend (t {t_stat:.1f} over {t.size} buckets)"
+    else:
+        when = (
+            "crosses tolerance never at this rate"
+            if math.isinf(days)
+            else f"crosses tolerance in ~{days:.1f} days"
+        )
+    text = f"{name} {100 * rel:+.2f}%/day; {when}"
+    return Trend(name, slope, rel, float(now), float(days), text, float(t_stat), significant)
+
+
+def _weighted_line(design: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
+    """Weighted least squares of ``y`` on the (n, 2) ``design`` [1, x] -> (slope per s, fitted value at the last
+    point, slope t statistic). The slope's variance is the usual sigma^2 (X'WX)^-1, inflated by
+    (1 + rho) / (1 - rho) for the lag-1 autocorrelation rho >= 0 of the residuals (bias-corrected)."""
+    sw = np.sqrt(w)
+    a = design * sw[:, None]
+    coef, *_ = np.linalg.lstsq(a, sw * y, rcond=None)
+    resid = sw * y - a @ coef
+    n = y.size
+    sigma2 = float(resid @ resid) / max(n - 2, 1)
+    rho = 0.0
+    if n > 3 and float(resid @ resid) > 0:
+        r1 = float((resid[1:] @ resid[:-1]) / (resid @ resid))
+        # the lag-1 estimate of a short series is biased low by about (1 + 4 rho) / n (Marriott & Pope)
+        rho = float(np.clip(r1 + (1.0 + 4.0 * r1) / n, 0.0, 0.98))
+    var = sigma2 * float(np.linalg.pinv(a.T @ a)[1, 1]) * (1.0 + rho) / (1.0 - rho)
+    slope_s = float(coef[1])
+    t_stat = slope_s / math.sqrt(var) if var > 0 else (math.inf if slope_s else 0.0)
+    return slope_s, float(design[-1] @ coef), t_stat
 
 
 def _hinge_sse(t: np.ndarray, y: np.ndarray, w: np.ndarray, since: float) -> float:
