@@ -197,7 +197,8 @@ class Baseline:
     def baseline_id(self) -> str:
         """Short content id (first 16 hex of the canonical SHA-256): states name the baseline they belong to.
 
-        Computed once per object (the content is frozen): it hashes every array, per-frame features included."""
+        Computed once per object (the content is frozen): it hashes every array, per-frame features included;
+        a loaded baseline takes it from the file's verified digest (the same whether its frames were kept)."""
         header, arrays = _to_parts(self)
         return content_digest(header, arrays)[:16]
 
@@ -342,7 +343,11 @@ def load_baseline(path: str | Path, *, with_frames: bool = True) -> Baseline:
             )
         if "activations" in header:
             fields["activations"] = activation_baseline.from_parts(header["activations"], arrays)
-        return Baseline(thresholds=Thresholds(**th), format_version=version, **fields)
+        baseline = Baseline(thresholds=Thresholds(**th), format_version=version, **fields)
+        # The file's verified digest names it, loaded with or without its per-frame features: the agent's
+        # baseline.loaded, its saved states and calibrate / verify must all say the same id.
+        baseline.__dict__["baseline_id"] = stored[:16]
+        return baseline
     except BaselineError:
         raise  # already one line naming the file and the reason (e.g. "recalibrate: ...")
     except (KeyError, TypeError, ValueError) as exc:

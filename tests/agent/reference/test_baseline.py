@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from camdrift.agent.reference.baseline import Baseline, BaselineError, load_baseline, pack_npz, save_baseline
-from tests.agent.drift_fixtures import small_baseline
+from camdrift.calibration.calibrate.build import reference_frames
+from tests.agent.drift_fixtures import small_baseline, stats_of
 
 GOLDEN = Path(__file__).parent / "data" / "baseline_v1.npz"
 
@@ -161,3 +162,15 @@ def test_check_source_names_what_the_configuration_changes() -> None:
         b.check_source(b.pixel_format, 2, None)
     with pytest.raises(BaselineError, match=r"roi None but source.roi is \(0, 0, 8, 8\)"):
         b.check_source(b.pixel_format, 1, (0, 0, 8, 8))
+
+
+def test_the_id_is_the_files_whether_or_not_its_frames_are_loaded(tmp_path: Path) -> None:
+    # the agent loads without the per-frame features; its baseline.loaded and saved states must name the file
+    # by the id calibrate and verify print
+    frames = reference_frames(stats_of(3, 120))
+    with_frames = dataclasses.replace(small_baseline(), reference_frames=frames)
+    path = tmp_path / "b.npz"
+    save_baseline(with_frames, path)
+    full, lean = load_baseline(path), load_baseline(path, with_frames=False)
+    assert full.reference_frames is not None and lean.reference_frames is None
+    assert full.baseline_id == lean.baseline_id == with_frames.baseline_id
