@@ -16,6 +16,7 @@ import numpy as np
 
 from camdrift.agent.drift.contract import Section, Statistic, prefixed, scored_statistics
 from camdrift.agent.drift.decision import DRIFT, Cause, Hysteresis, Transition, restore_states, stack_states
+from camdrift.agent.drift.displacement import displacement_px
 from camdrift.agent.drift.explain import explain
 from camdrift.agent.drift.features import FrameFeatures, extract
 from camdrift.agent.drift.statistics import (
@@ -149,6 +150,12 @@ class WindowMonitor:
         sums = self.window.sums()
         return WindowEvidence(sums.counts, sums.thumbnail / max(self.window.count, 1))
 
+    def displacement(self) -> tuple[float, float]:
+        """(dx, dy) frame pixels the window's view moved from the reference's (edges, see
+        :mod:`~camdrift.agent.drift.displacement`): the figure events report, not the detection score."""
+        thumb = self.window.sums().thumbnail / max(self.window.count, 1)
+        return displacement_px(self.ref.ref_thumbnail, thumb, self.ref.cell_px)
+
     # --- explaining ---------------------------------------------------------------------------------------------
 
     def numbers(self) -> tuple[tuple[str, float], ...]:
@@ -166,7 +173,8 @@ class WindowMonitor:
             ]
         for i, s in enumerate(self.baseline.scalar_names):
             out += [(f"z.{s}", float(ws.z[i])), (f"rel.{s}", float(ws.rel[i]))]
-        out += [("shift_x_px", ws.shift_px[0]), ("shift_y_px", ws.shift_px[1])]
+        dx, dy = self.displacement()
+        out += [("shift_x_px", dx), ("shift_y_px", dy)]
         return tuple(out)
 
     def recent(self, explain_frames: int) -> tuple[WindowStats, np.ndarray]:
@@ -188,11 +196,13 @@ class WindowMonitor:
             self.window.recent_sums(n), n, self.ref.with_sd_scaled(inflate), evidence=False
         )
         # Displacement is read from the whole window: a few frames' mean thumbnail is dominated by where the
-        # products happen to be.
+        # products happen to be. Its score stays the detection statistic; the pixels are measured on edges.
         scores = recent.scores.copy()
         d = th.names.index("displacement")
         scores[d] = self.last.scores[d]
-        return recent._replace(shift_px=self.last.shift_px, response=self.last.response, scores=scores), drift
+        return recent._replace(
+            shift_px=self.displacement(), response=self.last.response, scores=scores
+        ), drift
 
     def causes(self, explain_frames: int) -> tuple[Cause, ...]:
         """Ranked causes of what the recent frames changed (see :meth:`recent`)."""
