@@ -7,8 +7,8 @@ false ``drift.started`` over the long healthy stream (warnings apart), the sudde
 delay in stream time and their top cause, the camera move's displacement, the lamp decay's light lost at
 detection and its forecast, and verify's verdicts. The peers (folklore PSI > 0.25 and Page-Hinkley on mean
 brightness) see the same analysed frames. ``--corpus-size`` picks the settings: ``full`` (the issue's figures:
-20,000 healthy analysed frames per scene, every change, the lamp, 20 verify clips; about an hour per scene on
-2 cores), ``ci`` (CI's slow test) or ``quick`` (a smoke test).
+20,000 healthy analysed frames per scene, every change, the lamp, 20 verify clips; 31 min for the cups scene on
+the 2-core development machine, busy), ``ci`` (CI's slow test) or ``quick`` (a smoke test).
 """
 
 from __future__ import annotations
@@ -250,7 +250,7 @@ def _options(p: argparse.ArgumentParser) -> None:
         "--corpus-size",
         choices=tuple(SIZES),
         default="full",
-        help="with --corpus: full (the figures, ~1 h a scene), ci (CI's slow test) or quick (a smoke test)",
+        help="with --corpus: full (the figures, ~30 min a scene), ci (CI's slow test) or quick (a smoke test)",
     )
     p.add_argument(
         "--corpus-scenes",
