@@ -31,6 +31,8 @@ from camdrift.agent.drift.windows import SlidingWindow
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.kernels import FrameStats
 
+MIN_SHIFT_FRAMES = 5  # fewer frames' mean thumbnail is dominated by where the products happen to be
+
 
 class WindowEvidence(NamedTuple):
     """What the window holds, for an evidence record: counts (K, B) int64 histogram counts summed over the
@@ -151,9 +153,13 @@ class WindowMonitor:
         return WindowEvidence(sums.counts, sums.thumbnail / max(self.window.count, 1))
 
     def displacement(self) -> tuple[float, float]:
-        """(dx, dy) frame pixels the window's view moved from the reference's (edges, see
-        :mod:`~camdrift.agent.drift.displacement`): the figure events report, not the detection score."""
-        thumb = self.window.sums().thumbnail / max(self.window.count, 1)
+        """(dx, dy) frame pixels the view moved from the reference's (edges, see
+        :mod:`~camdrift.agent.drift.displacement`): the figure events report, not the detection score. Read
+        from the frames since a statistic first rose (at least ``MIN_SHIFT_FRAMES``; without an alert the whole
+        window): at detection most of the window still shows the old view and would pull the figure to zero."""
+        since = self.frames - self.alert_start + 1 if self.alert_start >= 0 else self.window.count
+        n = int(min(max(since, MIN_SHIFT_FRAMES), self.window.count))
+        thumb = self.window.recent_sums(n).thumbnail / max(n, 1)
         return displacement_px(self.ref.ref_thumbnail, thumb, self.ref.cell_px)
 
     # --- explaining ---------------------------------------------------------------------------------------------

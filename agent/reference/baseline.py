@@ -37,17 +37,15 @@ class BaselineError(ValueError):
 class Thresholds:
     """Calibrated decision thresholds for every monitored statistic, with their provenance.
 
-    names: statistic names (``psi.<group>``, ``shift.<scalar>``, ``grid.sharpness``, ``displacement``); drift /
-        warn: (n,) float64 thresholds on each statistic's score (PSI in nats, shifts and the grid score as |z|,
-        displacement in frame pixels); warn doubles as the lower exit threshold.
+    names: ``psi.<group>``, ``shift.<scalar>``, ``grid.sharpness``, ``displacement``; drift / warn: (n,) float64
+        thresholds on each score (PSI nats, |z|, displacement px); warn doubles as the lower exit threshold.
     null_scale: (n,) the bootstrap mean of each statistic's chi-like value (PSI, z^2, px^2) under no drift.
-    method: ``bootstrap-tail`` (scaled chi-square fitted to the bootstrap max-statistic) or ``chi2`` (theory).
+    method: ``bootstrap-tail`` (scaled chi-square fitted to the bootstrap max-statistic; ``chi2`` in old files);
     window: sliding-window length (frames); fps: analysis rate (frames / s) the budget is counted in.
     budget: plain words, e.g. ``one per 30 days at 5 fps``; run_length: target frames between false alarms;
         level: the per-test exceedance probability that run length implies.
-    cusum_k, cusum_h: two-sided CUSUM allowance and decision threshold (units of a bucket mean's null sd);
-        bucket_seconds: the long-window bucket the CUSUM runs on.
-    n_replicates, block_length, seed: bootstrap settings; notes: free remarks (the tail fit, the widening, floors).
+    cusum_k, cusum_h, bucket_seconds: CUSUM allowance and threshold (bucket-mean null sds), its bucket (s).
+    n_replicates, block_length, seed: bootstrap settings; notes: free remarks (the tail fit, the widening, floors);
     n_eff: effectively independent windows in the reference (median over scalars); widening: median chi-scale
         factor for the reference's own uncertainty (>= 1); min_frames: the reference minimum for that footage;
         forced: what ``calibrate --force`` overrode (plain words). Absent from older files (defaults 0, 1, 0, ()).
@@ -197,8 +195,8 @@ class Baseline:
     def baseline_id(self) -> str:
         """Short content id (first 16 hex of the canonical SHA-256): states name the baseline they belong to.
 
-        Computed once per object (the content is frozen): it hashes every array, per-frame features included;
-        a loaded baseline takes it from the file's verified digest (the same whether its frames were kept)."""
+        Computed once per object (frozen content) over every array, per-frame features included; a loaded
+        baseline takes it from the file's verified digest, so the agent's lean load names it as calibrate does."""
         header, arrays = _to_parts(self)
         return content_digest(header, arrays)[:16]
 
@@ -344,9 +342,7 @@ def load_baseline(path: str | Path, *, with_frames: bool = True) -> Baseline:
         if "activations" in header:
             fields["activations"] = activation_baseline.from_parts(header["activations"], arrays)
         baseline = Baseline(thresholds=Thresholds(**th), format_version=version, **fields)
-        # The file's verified digest names it, loaded with or without its per-frame features: the agent's
-        # baseline.loaded, its saved states and calibrate / verify must all say the same id.
-        baseline.__dict__["baseline_id"] = stored[:16]
+        baseline.__dict__["baseline_id"] = stored[:16]  # the file's id, loaded with or without its frames
         return baseline
     except BaselineError:
         raise  # already one line naming the file and the reason (e.g. "recalibrate: ...")
