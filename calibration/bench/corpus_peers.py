@@ -7,11 +7,12 @@ frames camdrift saw (same decoder, same picks), and their statistics come from t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
 
-from camdrift.agent.frames import SourceEnded
+from camdrift.agent.frames import Frame, SourceEnded
 from camdrift.agent.runtime.sampler import FrameSampler
 from camdrift.agent.sources.uri import open_source
 from camdrift.calibration.bench.corpus import ANALYSIS_FPS
@@ -31,26 +32,33 @@ class AnalysedStats(NamedTuple):
     luma_means: np.ndarray
 
 
-def analysed_stats(uri: str) -> AnalysedStats:
-    """Statistics of the frames the agent analyses from ``uri`` at its default rate, until the source ends."""
+def source_frames(uri: str) -> Iterator[Frame]:
+    """Every frame the agent's own source gives for ``uri``, until it ends (the source is closed after)."""
     source = open_source(uri)
-    sampler = FrameSampler(ANALYSIS_FPS)
-    times, hists, means = [], [], []
     source.open()
     try:
         while True:
             try:
                 frame = source.read(1.0)
             except SourceEnded:
-                break
-            if frame is None or not sampler.offer(frame.stream_time):
-                continue
-            s = frame_stats(frame.image)
-            times.append(frame.stream_time)
-            hists.append(s.luma_hist)
-            means.append(s.luma_mean)
+                return
+            if frame is not None:
+                yield frame
     finally:
         source.close()
+
+
+def analysed_stats(uri: str) -> AnalysedStats:
+    """Statistics of the frames the agent analyses from ``uri`` at its default rate, until the source ends."""
+    sampler = FrameSampler(ANALYSIS_FPS)
+    times, hists, means = [], [], []
+    for frame in source_frames(uri):
+        if not sampler.offer(frame.stream_time):
+            continue
+        s = frame_stats(frame.image)
+        times.append(frame.stream_time)
+        hists.append(s.luma_hist)
+        means.append(s.luma_mean)
     return AnalysedStats(
         np.asarray(times, np.float64),
         np.asarray(hists, np.int64).reshape(-1, 256),

@@ -20,11 +20,10 @@ import cv2
 import numpy as np
 import pytest
 
-from camdrift.agent.frames import SourceEnded
 from camdrift.agent.sim.scenarios import scenario_stream
-from camdrift.agent.sources.uri import open_source
 from camdrift.calibration.bench.corpus import CORPUS, Clip, CorpusScene, CorpusSettings, clips
 from camdrift.calibration.bench.corpus_files import clip_format, first_affected, remove_clip, write_clip
+from camdrift.calibration.bench.corpus_peers import source_frames
 
 SIZE = (160, 96)
 TINY = CorpusSettings(
@@ -61,21 +60,8 @@ def _rendered(scene: CorpusScene, clip: Clip) -> list[np.ndarray]:
 
 def _read(uri: str) -> tuple[list[float], list[np.ndarray]]:
     """Every frame the agent's source gives for ``uri``: stream times and images."""
-    source = open_source(uri)
-    times, images = [], []
-    source.open()
-    try:
-        while True:
-            try:
-                frame = source.read(1.0)
-            except SourceEnded:
-                break
-            if frame is not None:
-                times.append(frame.stream_time)
-                images.append(frame.image)
-    finally:
-        source.close()
-    return times, images
+    frames = list(source_frames(uri))
+    return [f.stream_time for f in frames], [f.image for f in frames]
 
 
 def test_png_clip_round_trips_byte_exactly(tmp_path: Path) -> None:
