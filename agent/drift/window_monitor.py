@@ -201,8 +201,8 @@ class WindowMonitor:
         recent = window_statistics(
             self.window.recent_sums(n), n, self.ref.with_sd_scaled(inflate), evidence=False
         )
-        # Displacement is read from the whole window: a few frames' mean thumbnail is dominated by where the
-        # products happen to be. Its score stays the detection statistic; the pixels are measured on edges.
+        # The displacement score is the whole window's (a few frames' mean thumbnail is dominated by where the
+        # products happen to be); the pixels reported come from :meth:`displacement`, on edges.
         scores = recent.scores.copy()
         d = th.names.index("displacement")
         scores[d] = self.last.scores[d]
