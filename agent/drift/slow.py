@@ -2,7 +2,14 @@
 
 Every closed minute bucket (stream time) with enough frames feeds each scalar's :class:`~camdrift.agent.drift.
 statistics.Cusum` its standardized mean (in null sds of a bucket mean, autocorrelation priced in); a CUSUM whose
-sum crosses ``cusum_h`` is a slow drift. A sudden change is the window statistics' business, so the monitor keeps
+sum crosses ``cusum_h`` is a slow drift.
+
+The reference mean is itself an estimate, and its error is the same in every bucket: an offset a CUSUM would
+add up minute after minute until it alarms on a healthy line (with 100 s of reference at 5 fps a minute bucket is
+more precise than the reference mean, and some CUSUM of 13 crossed within a day in every simulated deployment).
+So each bucket's allowance is widened by the offset the reference cannot rule out: ``reference_z`` standard
+errors of the reference mean, jointly for all scalars at ``REFERENCE_MISS``. A slow drift is claimed only once it
+has moved a scalar beyond what the reference itself could have got wrong. A sudden change is the window statistics' business, so the monitor keeps
 it out of the long windows: a bucket that saw a sudden change in drift is not fed, and when a sudden change ends
 every CUSUM that only echoed it is restarted (and recovered, if it had gone into drift alongside).
 Hourly buckets (30 days) ride along for the long view.
@@ -11,6 +18,7 @@ Hourly buckets (30 days) ride along for the long view.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -22,6 +30,9 @@ from camdrift.agent.drift.statistics import SCALAR_SD_FLOOR, Cusum, mean_sd
 from camdrift.agent.drift.trend import Trend, fit_trend
 from camdrift.agent.drift.windows import TimeBuckets
 from camdrift.agent.reference.baseline import Baseline
+
+# The chance that the reference mean of some scalar is off by more than the widened allowance covers.
+REFERENCE_MISS = 0.05
 
 
 class SlowDriftMonitor:
@@ -49,6 +60,14 @@ class SlowDriftMonitor:
         self.minutes = TimeBuckets(th.bucket_seconds, minute_buckets, n_s)
         self.hours = TimeBuckets(3600.0, hour_buckets, n_s)
         self.cusums = [Cusum(th.cusum_k, th.cusum_h, cap=2.0 * th.cusum_h) for _ in range(n_s)]
+        # standard error of each reference mean (its own frames, autocorrelation priced in), scalar units
+        self.reference_se = np.array(
+            [
+                mean_sd(baseline.scalar_std[i], baseline.scalar_acf[i], baseline.frame_count)
+                for i in range(n_s)
+            ]
+        )
+        self.reference_z = NormalDist().inv_cdf(1.0 - REFERENCE_MISS / (2 * n_s))  # two-sided, every scalar
         self.groups = [
             Hysteresis(f"cusum.{s}", warn=th.cusum_h / 2, drift=th.cusum_h, persistence=1, recovery=recovery)
             for s in baseline.scalar_names
@@ -74,7 +93,9 @@ class SlowDriftMonitor:
             b = self.baseline
             for i, (c, g) in enumerate(zip(self.cusums, self.groups, strict=True)):
                 sd = max(mean_sd(b.scalar_std[i], b.scalar_acf[i], closed.count), SCALAR_SD_FLOOR[i])
-                c.update((closed.mean[i] - b.scalar_mean[i]) / sd)
+                c.update(
+                    (closed.mean[i] - b.scalar_mean[i]) / sd, self.reference_z * self.reference_se[i] / sd
+                )
                 if g.update(max(c.pos, c.neg)).transition:
                     self.transitions.append(g.transition)
                     if g.drift_detected:

@@ -199,12 +199,14 @@ class Cusum:
         self.pos = 0.0
         self.neg = 0.0
 
-    def update(self, x: float) -> Cusum:
+    def update(self, x: float, extra: float = 0.0) -> Cusum:
+        """Add one observation ``x``; ``extra`` (>= 0, same unit) widens the allowance k for this one."""
         # The cap (a reflecting ceiling) keeps a long drift from piling up a sum that would then take as long to
         # drain after the cause is fixed.
         top = np.inf if self.cap is None else self.cap
-        self.pos = min(top, max(0.0, self.pos + x - self.k))
-        self.neg = min(top, max(0.0, self.neg - x - self.k))
+        k = self.k + extra
+        self.pos = min(top, max(0.0, self.pos + x - k))
+        self.neg = min(top, max(0.0, self.neg - x - k))
         return self
 
     def reset(self) -> Cusum:

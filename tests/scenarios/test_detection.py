@@ -41,7 +41,7 @@ PINNED_DELAY = {
     "noise": 5,
     "new_product": 4,
 }
-PINNED_LAMP_FRAME = 534
+PINNED_LAMP_FRAME = 550
 
 
 def _baseline(fps: float) -> Baseline:

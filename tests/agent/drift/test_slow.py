@@ -81,3 +81,36 @@ def test_buckets_with_too_few_frames_are_not_fed() -> None:
     m = SlowDriftMonitor(small_baseline(), min_frames=11)  # 10 frames per bucket: none is enough
     assert _feed(m, _ramp(200, 0.05)) == []
     assert all(c.magnitude == 0.0 for c in m.cusums)
+
+
+def _steady(m: SlowDriftMonitor, offset: np.ndarray, hours: float, dt: float) -> list[tuple[float, str, str]]:
+    """Frames ``dt`` s apart for ``hours`` at the reference means plus ``offset`` (S,); (time, kind, group)."""
+    b = small_baseline()
+    out = []
+    for i in range(round(hours * 3600 / dt)):
+        for t in m.update(dt * i, b.scalar_mean + offset, False).transitions:
+            out.append((dt * i, t.kind, t.group))
+    return out
+
+
+def test_an_offset_the_reference_mean_could_have_got_wrong_is_not_a_slow_drift() -> None:
+    # 120 frames a minute against a 600-frame reference: a bucket mean is more precise than the reference mean,
+    # so the reference's own error, the same in every bucket, would add up in a CUSUM with the plain allowance.
+    m = SlowDriftMonitor(small_baseline())
+    b, dt = small_baseline(), 0.5
+    offset = 2.0 * m.reference_se  # within the reference's uncertainty (the allowance covers ~3 se)
+    sd = np.maximum(
+        [mean_sd(b.scalar_std[i], b.scalar_acf[i], 120) for i in range(len(offset))], SCALAR_SD_FLOOR
+    )
+    plain = offset / sd - b.thresholds.cusum_k
+    assert plain[0] > 0.3  # the plain CUSUM on brightness would climb >= 0.3 a minute: past h within the hour
+    assert _steady(m, offset, 2.0, dt) == []
+    assert all(c.magnitude == 0.0 for c in m.cusums)
+
+
+def test_a_drift_beyond_the_reference_uncertainty_is_still_caught() -> None:
+    m = SlowDriftMonitor(small_baseline())
+    offset = np.zeros(len(small_baseline().scalar_names))
+    offset[0] = 6.0 * m.reference_se[0]  # brightness, twice what the reference could have got wrong
+    events = _steady(m, offset, 2.0, 0.5)
+    assert ("drift", "cusum.brightness") in [(kind, g) for _, kind, g in events]
