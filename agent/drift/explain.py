@@ -240,6 +240,22 @@ def ranked(causes: list[Cause]) -> tuple[Cause, ...]:
     return tuple(sorted(causes, key=lambda c: -c.score))
 
 
+# A runner-up holding at least this share of the leader's score is not ruled out by the evidence.
+CLOSE_CALL = 0.6
+
+
+def likely_cause(causes: tuple[Cause, ...]) -> str:
+    """The plain-word cause a person reads: the leader's text, and the runner-up's beside it, with both scores,
+    when the evidence does not separate them (a confident wrong cause sends a technician to the wrong part)."""
+    if not causes:
+        return ""
+    top = causes[0]
+    if len(causes) > 1 and top.score > 0 and causes[1].score >= CLOSE_CALL * top.score:
+        second = causes[1]
+        return f"{top.text}; or {second.text} (evidence {top.score:.2g} vs {second.score:.2g}: not separated)"
+    return top.text
+
+
 def explain(
     ws: WindowStats,
     *,

@@ -18,6 +18,7 @@ import numpy as np
 
 from camdrift.agent.drift.decision import Cause, Decision
 from camdrift.agent.drift.engine import DriftEngine, EngineSnapshot
+from camdrift.agent.drift.explain import likely_cause
 from camdrift.agent.frames import Frame
 from camdrift.agent.model.runner import ModelError
 from camdrift.agent.model.sampling import ActivationSampler
@@ -186,7 +187,7 @@ class Pipeline:
             summary = f"recovered: every statistic back below its exit threshold (last: {d.group})"
         else:
             causes = tuple(c._replace(score=float(c.score)) for c in d.causes)
-            summary = causes[0].text if causes else f"{d.group} {d.score:.3g} > {d.threshold:.3g}"
+            summary = likely_cause(causes) if causes else f"{d.group} {d.score:.3g} > {d.threshold:.3g}"
         if d.forecast:
             summary = f"{summary}; {d.forecast}"
         evidence_id = None

@@ -10,7 +10,7 @@ import argparse
 import numpy as np
 
 from camdrift.agent.drift.decision import Cause
-from camdrift.agent.drift.explain import explain
+from camdrift.agent.drift.explain import explain, likely_cause
 from camdrift.agent.drift.statistics import WindowStats, phase_shift, px_per_cell
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.calibration.baseline.merge import add_merge_parser, kernel_differences, merge
@@ -162,7 +162,7 @@ def compare(a: Baseline, b: Baseline) -> str:
     if not diffs and tuple(a.scalar_names) == tuple(b.scalar_names):
         causes = likely_causes(a, b)
         if causes[0].score >= 1.0:
-            lines.append(f"likely cause: {causes[0].text}")
+            lines.append(f"likely cause: {likely_cause(causes)}")
     lines.append(
         "summary: "
         + (

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from camdrift.agent.drift.explain import likely_cause
 from camdrift.agent.drift.features import extract
 from camdrift.agent.drift.statistics import GROUPS
 from camdrift.agent.reference.baseline import Baseline
@@ -195,7 +196,7 @@ def html_page(baseline: Baseline, png: bytes, result: VerifyResult | None) -> st
     if result is not None:
         verdict = f"<h2>Verdict: {result.verdict.upper()}</h2>"
         if result.verdict != "pass":
-            verdict += f"<p>Likely cause: {esc(result.causes[0].text)}</p>"
+            verdict += f"<p>Likely cause: {esc(likely_cause(result.causes))}</p>"
     table = (
         "<table border=1 cellpadding=4><tr><th>statistic</th><th>value</th><th>warn</th><th>drift</th>"
         "<th>verdict</th><th>likely cause</th></tr>" + "".join(rows) + "</table>"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from camdrift.agent.drift.explain import likely_cause
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.calibration.capture import Capture, CaptureError
 from camdrift.calibration.options import EXIT_DRIFT, EXIT_OK, UsageError, bounded_int, fail, read_baseline
@@ -94,7 +95,7 @@ def report_text(result: VerifyResult, baseline: Baseline, cap: Capture, path: st
         f"{head}: {result.reason}",
     ]
     if result.verdict != "pass" and result.causes:
-        lines.append(f"likely cause: {result.causes[0].text}")
+        lines.append(f"likely cause: {likely_cause(result.causes)}")
     if cap.ended and result.frames < requested:
         lines.append(f"note: the source ended after {result.frames} of {requested} frames")
     if cap.skipped:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from camdrift.agent.drift.explain import explain, explain_slow, tone_fit
+from camdrift.agent.drift.decision import Cause
+from camdrift.agent.drift.explain import explain, explain_slow, likely_cause, tone_fit
 from camdrift.agent.drift.features import SCALARS
 from camdrift.agent.drift.statistics import WindowStats
 from tests.agent.drift_fixtures import small_baseline
@@ -115,3 +116,14 @@ def test_slow_lighting_with_the_sharpness_it_implies() -> None:
     assert causes[0].code == "lighting"
     assert causes[0].text == "mean luma -1.0% since baseline, slowly: lighting"
     assert dict((c.code, c.score) for c in causes)["defocus"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_cause_the_evidence_does_not_separate_from_the_leader_is_named_beside_it() -> None:
+    defocus = Cause("defocus", "sharpness -40%: defocus or dirty lens", 3.0)
+    moved = Cause("camera_moved", "image shifted 19 px left: camera moved", 2.4)
+    noise = Cause("noise", "noise +5%: sensor noise", 0.3)
+    text = likely_cause((defocus, moved, noise))
+    assert text.startswith(defocus.text) and moved.text in text and "3 vs 2.4" in text
+    # a runner-up well behind is not named: the leader is what the evidence says
+    assert likely_cause((defocus, noise)) == defocus.text
+    assert likely_cause(()) == ""
