@@ -211,11 +211,19 @@ def _noise(r: _Reading) -> Cause:
 
 def _camera_moved(r: _Reading) -> Cause:
     dx, dy = r.ws.shift_px
+    rot = r.ws.rotation_deg
+    turned = (
+        f" and turned {abs(rot):.1f} deg {'clockwise' if rot > 0 else 'anticlockwise'}"
+        if abs(rot) >= 0.2
+        else ""
+    )
+    # A displaced peak is only a move if undoing it lines the edges up again: a smudge, noise or new content can
+    # pull the correlation peak a few pixels without any move explaining the change.
     return Cause(
         "camera_moved",
         f"image shifted {abs(dx):.0f} px {'right' if dx >= 0 else 'left'}, "
-        f"{abs(dy):.0f} px {'down' if dy >= 0 else 'up'}: camera moved",
-        2.0 * r.strength["displacement"],
+        f"{abs(dy):.0f} px {'down' if dy >= 0 else 'up'}{turned}: camera moved",
+        2.0 * r.strength["displacement"] * r.ws.move_credible,
     )
 
 

@@ -54,7 +54,9 @@ class WindowStats(NamedTuple):
     """Statistics of one window. psi, js, w1: (K,) nats, nats, DN8; z: (S,) signed standardized shifts;
     rel: (S,) relative change of each scalar mean vs the reference; grid_z_sharpness, grid_z_luma: (gh, gw)
     signed z per cell; shift_px: (dx, dy) frame pixels (+x right, +y down); response: phase-correlation peak;
-    scores: (n,) one score per :func:`statistic_names` entry; chi: (n,) the chi-like values (PSI, z^2, px^2)."""
+    scores: (n,) one score per :func:`statistic_names` entry; chi: (n,) the chi-like values (PSI, z^2, px^2);
+    rotation_deg, move_credible: how far the content turned (+ clockwise) and how far a move explains the
+    change (0..1, :attr:`~camdrift.agent.drift.displacement.CameraPose.credible`; 1.0 where no pose was read)."""
 
     psi: np.ndarray
     js: np.ndarray
@@ -67,6 +69,8 @@ class WindowStats(NamedTuple):
     response: float
     scores: np.ndarray
     chi: np.ndarray
+    rotation_deg: float = 0.0
+    move_credible: float = 1.0
 
 
 def phase_shift(

@@ -16,7 +16,7 @@ import numpy as np
 
 from camdrift.agent.drift.contract import Section, Statistic, prefixed, scored_statistics
 from camdrift.agent.drift.decision import DRIFT, Cause, Hysteresis, Transition, restore_states, stack_states
-from camdrift.agent.drift.displacement import displacement_px
+from camdrift.agent.drift.displacement import CameraPose, camera_pose
 from camdrift.agent.drift.explain import explain
 from camdrift.agent.drift.features import FrameFeatures, extract
 from camdrift.agent.drift.statistics import (
@@ -89,6 +89,7 @@ class WindowMonitor:
         self.frames = 0
         self.alert_start = -1  # frame count at which a statistic last rose above warn (-1: none above)
         self.last: WindowStats | None = None
+        self._pose: tuple[int, CameraPose] | None = None  # (frames, pose read then)
         self.transitions: list[Transition] = []
 
     def features(self, stats: FrameStats) -> FrameFeatures:
@@ -152,15 +153,22 @@ class WindowMonitor:
         sums = self.window.sums()
         return WindowEvidence(sums.counts, sums.thumbnail / max(self.window.count, 1))
 
-    def displacement(self) -> tuple[float, float]:
-        """(dx, dy) frame pixels the view moved from the reference's (edges, see
-        :mod:`~camdrift.agent.drift.displacement`): the figure events report, not the detection score. Read
-        from the frames since a statistic first rose (at least ``MIN_SHIFT_FRAMES``; without an alert the whole
-        window): at detection most of the window still shows the old view and would pull the figure to zero."""
+    def _recent_thumbnail(self) -> np.ndarray:
+        """Mean thumbnail of the frames since a statistic first rose (at least ``MIN_SHIFT_FRAMES``; without an
+        alert the whole window): at detection most of the window still shows the old view."""
         since = self.frames - self.alert_start + 1 if self.alert_start >= 0 else self.window.count
         n = int(min(max(since, MIN_SHIFT_FRAMES), self.window.count))
-        thumb = self.window.recent_sums(n).thumbnail / max(n, 1)
-        return displacement_px(self.ref.ref_thumbnail, thumb, self.ref.cell_px)
+        return self.window.recent_sums(n).thumbnail / max(n, 1)
+
+    def pose(self) -> CameraPose:
+        """How the recent frames' view moved from the reference's (edges, see
+        :mod:`~camdrift.agent.drift.displacement`): the figures events report, not the detection score."""
+        if self._pose is None or self._pose[0] != self.frames:  # an event reads it twice (numbers, causes)
+            self._pose = (
+                self.frames,
+                camera_pose(self.ref.ref_thumbnail, self._recent_thumbnail(), self.ref.cell_px),
+            )
+        return self._pose[1]
 
     # --- explaining ---------------------------------------------------------------------------------------------
 
@@ -179,8 +187,8 @@ class WindowMonitor:
             ]
         for i, s in enumerate(self.baseline.scalar_names):
             out += [(f"z.{s}", float(ws.z[i])), (f"rel.{s}", float(ws.rel[i]))]
-        dx, dy = self.displacement()
-        out += [("shift_x_px", dx), ("shift_y_px", dy)]
+        pose = self.pose()
+        out += [("shift_x_px", pose.dx), ("shift_y_px", pose.dy), ("rotation_deg", pose.rotation_deg)]
         return tuple(out)
 
     def recent(self, explain_frames: int) -> tuple[WindowStats, np.ndarray]:
@@ -206,8 +214,13 @@ class WindowMonitor:
         scores = recent.scores.copy()
         d = th.names.index("displacement")
         scores[d] = self.last.scores[d]
+        pose = self.pose()
         return recent._replace(
-            shift_px=self.displacement(), response=self.last.response, scores=scores
+            shift_px=(pose.dx, pose.dy),
+            response=self.last.response,
+            scores=scores,
+            rotation_deg=pose.rotation_deg,
+            move_credible=pose.credible,
         ), drift
 
     def causes(self, explain_frames: int) -> tuple[Cause, ...]:
@@ -237,4 +250,5 @@ class WindowMonitor:
         self.frames = int(header["frames"])
         self.alert_start = int(header["alert_start"])
         self.last = None
+        self._pose = None
         self.transitions = []

@@ -45,6 +45,11 @@ from camdrift.agent.sim.drift import (
 from camdrift.agent.sim.photos import ANGLES_DEG, load_photo, match_histograms, scene_canvas, sprites
 from camdrift.agent.sim.scenes import DEFAULT_SCENE, SCENES, Scene, scene_named
 
+# How a rolled camera's view is resampled from the canvas. A sensor samples the optical image without blurring
+# it; bilinear resampling at sub-pixel offsets does blur, and took 38-54 % of the Laplacian variance of a
+# 1 degree roll on the four scenes (a camera bump read as defocus). Lanczos keeps 90-92 % of it (measured).
+RESAMPLE = cv2.INTER_LANCZOS4
+
 __all__ = [
     "HEALTHY", "MAX_SHIFT", "SCENES", "Displacement", "Drift", "ProductionLine", "Scene", "content_affine",
     "gamma_lut", "lamp_decay_gain", "load_photo", "match_histograms", "smudge_mask", "true_displacement",
@@ -208,7 +213,7 @@ class ProductionLine:
         np.copyto(canvas, self._background)
         self._draw_products(canvas, 0, 0, t, drift)
         cv2.multiply(canvas, self._lamp, dst=canvas)
-        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        flags = RESAMPLE | cv2.WARP_INVERSE_MAP
         cv2.warpAffine(canvas, warp, (w, h), dst=scene, flags=flags, borderMode=cv2.BORDER_REPLICATE)
         return scene
 

@@ -1,7 +1,8 @@
-"""The displacement events report for a moved camera, measured on the simulated scenes against the truth.
+"""The move events report for a moved camera, measured on the simulated scenes against the truth.
 
 The rule a technician relies on (the corpus issue's): within 20 % of the true displacement or 2 px, for shifts
-from a few pixels to 38 on every scene, whatever the products do; with a 1 degree rotation see the test.
+from a few pixels to 38 on every scene, with and without a 1 degree roll, whatever the products do; and a move
+that does not explain the change (smudge, noise, defocus, light, new products) is not credited as one.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from camdrift.agent.drift.displacement import displacement_px, gradient_magnitude
+from camdrift.agent.drift.displacement import STILL, camera_pose, gradient_magnitude
 from camdrift.agent.sim.drift import true_displacement
 from camdrift.agent.sim.line import Drift, ProductionLine
 from camdrift.agent.sim.scenes import SCENES
@@ -32,6 +33,10 @@ def scene_reference(request: pytest.FixtureRequest) -> tuple[ProductionLine, np.
     return line, _mean_thumbnail(line, range(0, 200, 2))
 
 
+def _cell(ref: np.ndarray) -> tuple[float, float]:
+    return SIZE[0] / ref.shape[1], SIZE[1] / ref.shape[0]
+
+
 @pytest.mark.parametrize(
     ("shift", "rotation"), [(0.005, 0.0), (0.03, 0.0), (0.03, 1.0), (0.06, 0.0), (0.02, -1.0)]
 )
@@ -40,25 +45,36 @@ def test_a_moved_view_is_measured_within_20_percent_or_2_px(
 ) -> None:
     line, ref = scene_reference
     drift = Drift(shift=(shift, 0.0), rotation_deg=rotation)
-    cur = _mean_thumbnail(line, range(300, 320), drift)  # one window of 20 analysed frames
-    cell = (SIZE[0] / ref.shape[1], SIZE[1] / ref.shape[0])
-    dx, dy = displacement_px(ref, cur, cell)
+    cur = _mean_thumbnail(line, range(300, 305), drift)  # the 5 frames since the change, as at detection
+    pose = camera_pose(ref, cur, _cell(ref))
     truth = true_displacement(drift, *SIZE)
-    err = math.hypot(dx - truth.dx_px, dy - truth.dy_px)
-    # The issue's rule is 20 % or 2 px. It holds for every pure shift; with a 1 degree roll on top the mono
-    # parts scene misses it by 9 % (4.2 px on 19.2, the roll read as a vertical move), so rolls are held to
-    # 25 % or 2.5 px here and the shortfall is recorded in the issue's note rather than hidden.
-    rule = (0.25, 2.5) if rotation else (0.2, 2.0)
-    assert err <= max(rule[0] * math.hypot(truth.dx_px, truth.dy_px), rule[1]), (dx, dy, truth)
+    err = math.hypot(pose.dx - truth.dx_px, pose.dy - truth.dy_px)
+    assert err <= max(0.2 * math.hypot(truth.dx_px, truth.dy_px), 2.0), (pose, truth)
+    if rotation:  # the roll is read (content turns the other way from the camera), to within 0.75 degree
+        assert abs(-pose.rotation_deg - truth.rotation_deg) <= 0.75, (pose, truth)
+    if shift >= 0.02:  # a move of 12 px or more is credited as the move it is
+        assert pose.credible == 1.0, pose
 
 
-def test_a_still_camera_reads_no_move(scene_reference) -> None:
+@pytest.mark.parametrize(
+    "drift",
+    [
+        Drift(),
+        Drift(smudge_fraction=0.1),
+        Drift(noise_factor=2.5),
+        Drift(defocus_sigma=1.5),
+        Drift(gain=0.85),
+        Drift(foreign_fraction=0.33),
+    ],
+    ids=["still", "smudge", "noise", "defocus", "light", "new_product"],
+)
+def test_a_change_that_is_not_a_move_is_not_credited_as_one(scene_reference, drift: Drift) -> None:
     line, ref = scene_reference
-    cur = _mean_thumbnail(line, range(300, 320))
-    dx, dy = displacement_px(ref, cur, (SIZE[0] / ref.shape[1], SIZE[1] / ref.shape[0]))
-    assert math.hypot(dx, dy) <= 2.0
+    pose = camera_pose(ref, _mean_thumbnail(line, range(300, 305), drift), _cell(ref))
+    assert pose.credible <= 0.35, pose
+    assert math.hypot(pose.dx, pose.dy) <= 4.0, pose
 
 
 def test_gradient_of_a_flat_thumbnail_is_zero_and_tiny_thumbnails_read_no_move() -> None:
     assert not gradient_magnitude(np.full((8, 8), 100.0)).any()
-    assert displacement_px(np.zeros((3, 3)), np.ones((3, 3)), (10.0, 10.0)) == (0.0, 0.0)
+    assert camera_pose(np.zeros((3, 3)), np.ones((3, 3)), (10.0, 10.0)) == STILL

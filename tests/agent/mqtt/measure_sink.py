@@ -40,7 +40,7 @@ _STATS = ("brightness", "contrast", "sharpness", "noise", "rg", "bg", "under_exp
 _STATS += tuple(f"luma_p{p}" for p in (10, 25, 50, 75, 90))
 _NUMBERS = ["score", "threshold"]
 _NUMBERS += [f"{d}.{c}" for c in ("blue", "green", "red", "luma") for d in ("psi", "js", "w1")]
-_NUMBERS += [f"{k}.{s}" for s in _STATS for k in ("z", "rel")] + ["shift_x_px", "shift_y_px"]
+_NUMBERS += [f"{k}.{s}" for s in _STATS for k in ("z", "rel")] + ["shift_x_px", "shift_y_px", "rotation_deg"]
 _NUMBERS += [f"cusum.{s}" for s in _STATS]
 
 
