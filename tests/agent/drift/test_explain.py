@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from camdrift.agent.drift.decision import Cause
-from camdrift.agent.drift.explain import explain, explain_slow, likely_cause, tone_fit
+from camdrift.agent.drift.explain import explain, explain_slow, likely_cause
 from camdrift.agent.drift.features import SCALARS
 from camdrift.agent.drift.statistics import WindowStats
 from tests.agent.drift_fixtures import small_baseline
@@ -48,14 +48,6 @@ def _tones(factor) -> dict[str, float]:
     return {q: factor(ref[SI[q]]) / ref[SI[q]] - 1.0 for q in QS}
 
 
-def test_tone_fit_separates_gain_from_gamma() -> None:
-    ref = np.array([30.0, 60.0, 100.0, 150.0, 200.0])
-    a, b = tone_fit(ref, ref * 1.15)
-    assert a == pytest.approx(np.log(1.15)) and b == pytest.approx(0.0, abs=1e-12)
-    a, b = tone_fit(ref, 255 * (ref / 255) ** 1.25)
-    assert a == pytest.approx(0.0, abs=1e-12) and b == pytest.approx(0.25)
-
-
 def test_lighting() -> None:
     rel = {"brightness": 0.15, **_tones(lambda v: 1.15 * v)}
     causes = _rank(_ws(rel, psi=1.0, grid_l=np.full((4, 4), 30.0)))
@@ -68,6 +60,26 @@ def test_gamma() -> None:
     causes = _rank(_ws(rel, psi=1.0, grid_l=np.full((4, 4), -30.0)))
     assert causes[0].code == "gamma"
     assert "x1.25" in causes[0].text
+
+
+def test_gamma_on_a_warm_scene_moves_the_colour_ratios_as_the_curve_predicts_and_is_still_gamma() -> None:
+    ref = small_baseline().scalar_mean
+    rel = {"brightness": -0.2, **_tones(lambda v: 255 * (v / 255) ** 1.25)}
+    # the ratios a 1.25 curve gives on a scene whose R/G and B/G sit away from 1 (warm light)
+    ratios = {"rg": 1.12, "bg": 0.85}
+    rel |= {c: float(np.expm1(0.25 * np.log(v))) for c, v in ratios.items()}
+    b = small_baseline()
+    mean = ref.copy()
+    mean[SI["rg"]], mean[SI["bg"]] = ratios["rg"], ratios["bg"]
+    causes = explain(
+        _ws(rel, psi=1.0, grid_l=np.full((4, 4), -30.0)),
+        names=b.thresholds.names,
+        drift=b.thresholds.drift,
+        scalar_names=SCALARS,
+        scalar_mean=mean,
+    )
+    assert causes[0].code == "gamma", causes[:3]
+    assert next(c for c in causes if c.code == "white_balance").score < 0.1 * causes[0].score
 
 
 def test_white_balance() -> None:
