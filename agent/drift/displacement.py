@@ -30,6 +30,9 @@ _ECC = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5)
 # A mean of a few frames' edges wanders by up to ~0.35 cell with the products in view (measured): half a cell
 # is noise, a cell and a half is a move.
 STILL_CELLS, MOVED_CELLS = 0.5, 1.5
+# How far the edges moved says nothing on a grid too coarse to hold edges apart (a 16x12 grid read a 10 px
+# shift of a 160x120 frame as 10 px right and 25 px down): there only what the move explains counts.
+MIN_SIZE_CELLS = 24
 # A move that wins back this share of the lost edge correlation is a move however small it is.
 EXPLAINED_MOVE = 0.3
 
@@ -38,19 +41,21 @@ class CameraPose(NamedTuple):
     """How the view moved against the reference. dx, dy: frame pixels the content at the frame centre moved
     (+x right, +y down); rotation_deg: how far the content turned, + clockwise on screen; explained: 0..1, the
     share of the edge correlation lost against the reference that undoing the move wins back; moved_cells: how
-    far the edges moved, in thumbnail cells (the shift and the roll at the frame's edge)."""
+    far the edges moved, in thumbnail cells (the shift and the roll at the frame's edge); resolved: the grid is
+    fine enough (``MIN_SIZE_CELLS``) for how far the edges moved to count."""
 
     dx: float
     dy: float
     rotation_deg: float
     explained: float
     moved_cells: float
+    resolved: bool = True
 
     @property
     def credible(self) -> float:
         """0..1: how far the readings say a move explains the change (1: a move; 0: a peak the move does not
         explain, pulled by something else)."""
-        by_size = (self.moved_cells - STILL_CELLS) / (MOVED_CELLS - STILL_CELLS)
+        by_size = (self.moved_cells - STILL_CELLS) / (MOVED_CELLS - STILL_CELLS) if self.resolved else 0.0
         return float(np.clip(max(by_size, self.explained / EXPLAINED_MOVE), 0.0, 1.0))
 
 
@@ -108,4 +113,5 @@ def camera_pose(reference: np.ndarray, current: np.ndarray, px_per_cell: tuple[f
         undone = cv2.warpAffine(g_cur, warp, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
         before, after = _correlation(g_ref, g_cur, margin), _correlation(g_ref, undone, margin)
         explained = float(np.clip((after - before) / max(1.0 - before, 1e-6), 0.0, 1.0))
-    return CameraPose(float(dx * side), float(dy * side), float(np.degrees(turn)), explained, moved)
+    resolved = min(h, w) >= MIN_SIZE_CELLS
+    return CameraPose(float(dx * side), float(dy * side), float(np.degrees(turn)), explained, moved, resolved)

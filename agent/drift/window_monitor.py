@@ -89,7 +89,7 @@ class WindowMonitor:
         self.frames = 0
         self.alert_start = -1  # frame count at which a statistic last rose above warn (-1: none above)
         self.last: WindowStats | None = None
-        self._pose: tuple[int, CameraPose] | None = None  # (frames, pose read then)
+        self._pose: tuple[int, CameraPose, float] | None = None  # (frames, pose read then, its weight)
         self.transitions: list[Transition] = []
 
     def features(self, stats: FrameStats) -> FrameFeatures:
@@ -153,22 +153,30 @@ class WindowMonitor:
         sums = self.window.sums()
         return WindowEvidence(sums.counts, sums.thumbnail / max(self.window.count, 1))
 
-    def _recent_thumbnail(self) -> np.ndarray:
-        """Mean thumbnail of the frames since a statistic first rose (at least ``MIN_SHIFT_FRAMES``; without an
-        alert the whole window): at detection most of the window still shows the old view."""
+    def _recent_thumbnail(self) -> tuple[np.ndarray, int]:
+        """Mean thumbnail of the frames since a statistic first rose (at least 2; without an alert the whole
+        window) and how many frames it averages. Only those: at detection the rest of the window still shows
+        the old view, and a mean of old and new views reads a 38 px move as 6-13 px (measured on every scene)."""
         since = self.frames - self.alert_start + 1 if self.alert_start >= 0 else self.window.count
-        n = int(min(max(since, MIN_SHIFT_FRAMES), self.window.count))
-        return self.window.recent_sums(n).thumbnail / max(n, 1)
+        n = int(min(max(since, 2), self.window.count))
+        return self.window.recent_sums(n).thumbnail / max(n, 1), n
 
     def pose(self) -> CameraPose:
         """How the recent frames' view moved from the reference's (edges, see
         :mod:`~camdrift.agent.drift.displacement`): the figures events report, not the detection score."""
         if self._pose is None or self._pose[0] != self.frames:  # an event reads it twice (numbers, causes)
-            self._pose = (
-                self.frames,
-                camera_pose(self.ref.ref_thumbnail, self._recent_thumbnail(), self.ref.cell_px),
-            )
+            thumb, n = self._recent_thumbnail()
+            # Fewer than MIN_SHIFT_FRAMES frames' edges are as much where the products are as where the view is:
+            # the move is credited in proportion.
+            weight = min(1.0, n / MIN_SHIFT_FRAMES)
+            self._pose = (self.frames, camera_pose(self.ref.ref_thumbnail, thumb, self.ref.cell_px), weight)
         return self._pose[1]
+
+    def move_credible(self) -> float:
+        """0..1: how far a move explains the recent frames' change (:attr:`CameraPose.credible`, weighed by how
+        many frames it was read from)."""
+        pose = self.pose()
+        return pose.credible * self._pose[2]
 
     # --- explaining ---------------------------------------------------------------------------------------------
 
@@ -220,7 +228,7 @@ class WindowMonitor:
             response=self.last.response,
             scores=scores,
             rotation_deg=pose.rotation_deg,
-            move_credible=pose.credible,
+            move_credible=self.move_credible(),
         ), drift
 
     def causes(self, explain_frames: int) -> tuple[Cause, ...]:

@@ -72,3 +72,20 @@ def test_frames_of_other_kernel_parameters_are_refused() -> None:
     image = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
     with pytest.raises(ValueError, match="kernel parameters changed"):
         m.features(frame_stats(image, thumb_size=(8, 8), grid=4))
+
+
+def test_a_move_is_read_from_the_frames_since_the_alert_and_credited_by_how_many() -> None:
+    m = WindowMonitor(small_baseline())
+    for s in stats_of(9, ONSET + 12, Drift(shift=(0.06, 0.0)), onset=ONSET):
+        m.update(m.features(s))
+        if m.alert_start >= 0 and m.frames - m.alert_start + 1 >= 2:
+            break
+    n = m.frames - m.alert_start + 1
+    assert 2 <= n < 5  # early: most of the window, and any 5-frame mean, still shows the old view
+    thumb, used = m._recent_thumbnail()
+    assert used == n
+    np.testing.assert_allclose(thumb, m.window.recent_sums(n).thumbnail / n)
+    pose = m.pose()
+    assert m.move_credible() == pytest.approx(pose.credible * n / 5)
+    # the fixture's 16x16 thumbnails are too coarse for the distance moved to count, only what it explains
+    assert not pose.resolved and pose.credible == pytest.approx(min(1.0, pose.explained / 0.3))
