@@ -30,8 +30,9 @@ _ECC = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5)
 # A mean of a few frames' edges wanders by up to ~0.35 cell with the products in view (measured): half a cell
 # is noise, a cell and a half is a move.
 STILL_CELLS, MOVED_CELLS = 0.5, 1.5
-# How far the edges moved says nothing on a grid too coarse to hold edges apart (a 16x12 grid read a 10 px
-# shift of a 160x120 frame as 10 px right and 25 px down): there only what the move explains counts.
+# A grid too coarse to hold edges apart (a 16x12 grid read a 10 px shift of a 160x120 frame as 10 px right and
+# 25 px down) cannot say whether a move explains the change: there the move is not discounted (the detection
+# statistic alone decides, as before the pose was read).
 MIN_SIZE_CELLS = 24
 # A move that wins back this share of the lost edge correlation is a move however small it is.
 EXPLAINED_MOVE = 0.3
@@ -42,7 +43,7 @@ class CameraPose(NamedTuple):
     (+x right, +y down); rotation_deg: how far the content turned, + clockwise on screen; explained: 0..1, the
     share of the edge correlation lost against the reference that undoing the move wins back; moved_cells: how
     far the edges moved, in thumbnail cells (the shift and the roll at the frame's edge); resolved: the grid is
-    fine enough (``MIN_SIZE_CELLS``) for how far the edges moved to count."""
+    fine enough (``MIN_SIZE_CELLS`` square cells) for the pose to say whether a move explains the change."""
 
     dx: float
     dy: float
@@ -54,8 +55,10 @@ class CameraPose(NamedTuple):
     @property
     def credible(self) -> float:
         """0..1: how far the readings say a move explains the change (1: a move; 0: a peak the move does not
-        explain, pulled by something else)."""
-        by_size = (self.moved_cells - STILL_CELLS) / (MOVED_CELLS - STILL_CELLS) if self.resolved else 0.0
+        explain, pulled by something else); 1 on a grid too coarse to tell (``resolved`` False)."""
+        if not self.resolved:
+            return 1.0
+        by_size = (self.moved_cells - STILL_CELLS) / (MOVED_CELLS - STILL_CELLS)
         return float(np.clip(max(by_size, self.explained / EXPLAINED_MOVE), 0.0, 1.0))
 
 

@@ -174,9 +174,9 @@ class WindowMonitor:
 
     def move_credible(self) -> float:
         """0..1: how far a move explains the recent frames' change (:attr:`CameraPose.credible`, weighed by how
-        many frames it was read from)."""
+        many frames it was read from; 1 where the grid is too coarse to tell)."""
         pose = self.pose()
-        return pose.credible * self._pose[2]
+        return pose.credible * self._pose[2] if pose.resolved else 1.0
 
     # --- explaining ---------------------------------------------------------------------------------------------
 

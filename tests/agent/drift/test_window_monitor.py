@@ -85,7 +85,16 @@ def test_a_move_is_read_from_the_frames_since_the_alert_and_credited_by_how_many
     thumb, used = m._recent_thumbnail()
     assert used == n
     np.testing.assert_allclose(thumb, m.window.recent_sums(n).thumbnail / n)
+    # the fixture's 16x16 thumbnails are too coarse to tell whether a move explains the change: not discounted
     pose = m.pose()
-    assert m.move_credible() == pytest.approx(pose.credible * n / 5)
-    # the fixture's 16x16 thumbnails are too coarse for the distance moved to count, only what it explains
-    assert not pose.resolved and pose.credible == pytest.approx(min(1.0, pose.explained / 0.3))
+    assert not pose.resolved and pose.credible == 1.0 and m.move_credible() == 1.0
+
+
+def test_on_a_fine_grid_a_move_read_from_few_frames_is_credited_by_how_many() -> None:
+    from camdrift.agent.drift.displacement import CameraPose
+
+    m = WindowMonitor(small_baseline())
+    m._pose = (m.frames, CameraPose(-19.0, 0.0, 0.0, 0.2, 2.0), 2 / 5)  # read from 2 frames since the alert
+    assert m.move_credible() == pytest.approx(2 / 5)
+    m._pose = (m.frames, CameraPose(-19.0, 0.0, 0.0, 0.2, 2.0, resolved=False), 2 / 5)
+    assert m.move_credible() == 1.0
