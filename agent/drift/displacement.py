@@ -100,11 +100,11 @@ def camera_pose(reference: np.ndarray, current: np.ndarray, px_per_cell: tuple[f
     g_cur = gradient_magnitude(cur).astype(np.float32)
     win = cv2.createHanningWindow((w, h), cv2.CV_64F)
     (sx, sy), _ = cv2.phaseCorrelate(g_ref.astype(np.float64), g_cur.astype(np.float64), win)
-    warp = np.float32([[1, 0, sx], [0, 1, sy]])
+    shift_only = np.float32([[1, 0, sx], [0, 1, sy]])
     try:  # ECC: g_cur(warp(x)) ~ g_ref(x), from the phase correlation's shift
-        _, warp = cv2.findTransformECC(g_ref, g_cur, warp, cv2.MOTION_EUCLIDEAN, _ECC, None, 1)
+        _, warp = cv2.findTransformECC(g_ref, g_cur, shift_only.copy(), cv2.MOTION_EUCLIDEAN, _ECC, None, 1)
     except cv2.error:  # no convergence (flat or unrelated edges): the shift alone
-        warp = np.float32([[1, 0, sx], [0, 1, sy]])
+        warp = shift_only
     centre = np.array([w / 2.0, h / 2.0, 1.0])
     dx, dy = warp.astype(np.float64) @ centre - centre[:2]
     turn = float(np.arctan2(warp[1, 0], warp[0, 0]))

@@ -35,9 +35,10 @@ def _pct(x: float) -> str:
 class _Reading:
     """One window read once for every cause signature. strength: score / drift threshold per statistic; share:
     the part of the tone change a gain explains (1 - share: a gamma); b: gamma - 1; tone: strongest tone shift;
-    uniform: fraction of grid cells whose luma moved the way the mean did; cast: strength of R/G and B/G moving
-    apart beyond the tone curve; cast_z: (R/G, B/G) z beyond the tone curve; share_tone: the part of a tone change left once the cast is discounted; low: grid cells whose sharpness
-    fell (frac: their fraction); thr_cell: the grid statistic's drift threshold (sd)."""
+    uniform: fraction of grid cells whose luma moved the way the mean did; cast_z: (R/G, B/G) z beyond the tone
+    curve, cast_st: the same over their drift thresholds; cast: strength of R/G and B/G moving apart beyond the
+    tone curve; share_tone: the part of a tone change left once the cast is discounted; low: grid cells whose
+    sharpness fell (frac: their fraction); thr_cell: the grid statistic's drift threshold (sd)."""
 
     ws: WindowStats
     names: tuple[str, ...]
@@ -51,6 +52,7 @@ class _Reading:
     uniform: float
     cast: float
     cast_z: tuple[float, float]
+    cast_st: tuple[float, float]
     share_tone: float
     low: np.ndarray
     frac: float
@@ -99,8 +101,8 @@ def _read(
     # warm scene moves R/G and B/G apart too (measured at detection on the static scene: +0.27 % / -0.27 %
     # against +0.23 % / -0.26 % predicted, and 5 null sds there).
     rg, bg = colour_beyond_tone(ws, si, scalar_mean, b)
-    thr = {c: drift[names.index(f"shift.{c}")] for c in ("rg", "bg")}
-    cast = float(np.hypot(rg / thr["rg"], bg / thr["bg"])) if rg * bg < 0 else 0.0
+    cast_st = (rg / drift[names.index("shift.rg")], bg / drift[names.index("shift.bg")])
+    cast = float(np.hypot(*cast_st)) if rg * bg < 0 else 0.0
     gz = ws.grid_z_sharpness
     thr_cell = drift[names.index("grid.sharpness")]
     low = gz < -thr_cell / 2.0
@@ -117,6 +119,7 @@ def _read(
         uniform=float(np.mean(gl * direction > 0.0)) if gl.size else 1.0,
         cast=cast,
         cast_z=(rg, bg),
+        cast_st=cast_st,
         share_tone=1.0 / (1.0 + cast),
         low=low,
         frac=float(low.mean()) if gz.size else 0.0,
@@ -146,11 +149,10 @@ def _white_balance(r: _Reading) -> Cause:
     # A tone change moves R/G and B/G a little (the channels sit at different levels); white balance moves
     # them apart, in opposite directions.
     rg, bg = r.cast_z
-    thr = [r.drift[r.names.index(f"shift.{c}")] for c in ("rg", "bg")]
     return Cause(
         "white_balance",
         f"R/G {_pct(r.rel('rg'))}, B/G {_pct(r.rel('bg'))}: {'warmer' if rg > bg else 'cooler'} light / white balance",
-        r.cast if rg * bg < 0 else 0.5 * max(abs(rg) / thr[0], abs(bg) / thr[1]),
+        r.cast if rg * bg < 0 else 0.5 * max(abs(r.cast_st[0]), abs(r.cast_st[1])),
     )
 
 

@@ -9,9 +9,11 @@ add up minute after minute until it alarms on a healthy line (with 100 s of refe
 more precise than the reference mean, and some CUSUM of 13 crossed within a day in every simulated deployment).
 So each bucket's allowance is widened by the offset the reference cannot rule out: ``reference_z`` standard
 errors of the reference mean, jointly for all scalars at ``REFERENCE_MISS``. A slow drift is claimed only once it
-has moved a scalar beyond what the reference itself could have got wrong. A sudden change is the window statistics' business, so the monitor keeps
-it out of the long windows: a bucket that saw a sudden change in drift is not fed, and when a sudden change ends
-every CUSUM that only echoed it is restarted (and recovered, if it had gone into drift alongside).
+has moved a scalar beyond what the reference itself could have got wrong.
+
+A sudden change is the window statistics' business, so the monitor keeps it out of the long windows: a bucket
+that saw a sudden change in drift is not fed, and when a sudden change ends every CUSUM that only echoed it is
+restarted (and recovered, if it had gone into drift alongside).
 Hourly buckets (30 days) ride along for the long view.
 """
 

@@ -218,7 +218,7 @@ class WindowMonitor:
             self.window.recent_sums(n), n, self.ref.with_sd_scaled(inflate), evidence=False
         )
         # The displacement score is the whole window's (a few frames' mean thumbnail is dominated by where the
-        # products happen to be); the pixels reported come from :meth:`displacement`, on edges.
+        # products happen to be); the pixels and the roll reported come from :meth:`pose`, on edges.
         scores = recent.scores.copy()
         d = th.names.index("displacement")
         scores[d] = self.last.scores[d]
