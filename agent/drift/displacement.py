@@ -62,7 +62,8 @@ class CameraPose(NamedTuple):
         return float(np.clip(max(by_size, self.explained / EXPLAINED_MOVE), 0.0, 1.0))
 
 
-STILL = CameraPose(0.0, 0.0, 0.0, 0.0, 0.0)
+# What a thumbnail too small to read gives: no move seen, and no say on whether one explains the change.
+STILL = CameraPose(0.0, 0.0, 0.0, 0.0, 0.0, resolved=False)
 
 
 def gradient_magnitude(thumbnail: np.ndarray) -> np.ndarray:

@@ -78,3 +78,5 @@ def test_a_change_that_is_not_a_move_is_not_credited_as_one(scene_reference, dri
 def test_gradient_of_a_flat_thumbnail_is_zero_and_tiny_thumbnails_read_no_move() -> None:
     assert not gradient_magnitude(np.full((8, 8), 100.0)).any()
     assert camera_pose(np.zeros((3, 3)), np.ones((3, 3)), (10.0, 10.0)) == STILL
+    # too small to tell, like any grid under MIN_SIZE_CELLS: the detection statistic alone decides
+    assert not STILL.resolved and STILL.credible == 1.0
