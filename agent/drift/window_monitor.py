@@ -95,7 +95,7 @@ class WindowMonitor:
     def features(self, stats: FrameStats) -> FrameFeatures:
         """One frame's features for this baseline (its bins); ValueError if the kernel parameters differ."""
         b = self.baseline
-        f = extract(stats, b.lut, b.n_bins)
+        f = extract(stats, b.lut, b.n_bins, colour_medians=b.colour_medians)
         if f.thumbnail.shape != b.thumbnail.shape or f.grid_luma.shape != b.grid_luma.shape:
             raise ValueError(
                 f"frame thumbnail {f.thumbnail.shape} / grid {f.grid_luma.shape} differ from the baseline's "

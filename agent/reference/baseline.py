@@ -22,59 +22,18 @@ from camdrift.agent.files import atomic_write_bytes
 from camdrift.agent.reference import activation_baseline
 from camdrift.agent.reference.activation_baseline import ActivationReference
 from camdrift.agent.reference.archive import content_digest, pack_npz, unpack_npz
+from camdrift.agent.reference.thresholds import Thresholds, thresholds_from_parts, thresholds_to_parts
 from camdrift.agent.reference.validate import ContentError, check_baseline
 from camdrift.kernels.frame_stats import KernelParams
 
 FORMAT = "camdrift-baseline"
-FORMAT_VERSION = 1
+# 2: the rg, bg scalars are ratios of channel medians (features.colour_ratios); 1: ratios of channel means,
+# still read and scored with means, so a baseline made before keeps working until it is recalibrated.
+FORMAT_VERSION = 2
 
 
 class BaselineError(ValueError):
     """A baseline file or a frame configuration that cannot be used; the message names the reason."""
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Calibrated decision thresholds for every monitored statistic, with their provenance.
-
-    names: ``psi.<group>``, ``shift.<scalar>``, ``grid.sharpness``, ``displacement``; drift / warn: (n,) float64
-        thresholds on each score (PSI nats, |z|, displacement px); warn doubles as the lower exit threshold.
-    null_scale: (n,) the bootstrap mean of each statistic's chi-like value (PSI, z^2, px^2) under no drift.
-    method: ``bootstrap-tail`` (scaled chi-square fitted to the bootstrap max-statistic; ``chi2`` in old files);
-    window: sliding-window length (frames); fps: analysis rate (frames / s) the budget is counted in.
-    budget: plain words, e.g. ``one per 30 days at 5 fps``; run_length: target frames between false alarms;
-        level: the per-test exceedance probability that run length implies.
-    cusum_k, cusum_h, bucket_seconds: CUSUM allowance and threshold (bucket-mean null sds), its bucket (s).
-    n_replicates, block_length, seed: bootstrap settings; notes: free remarks (the tail fit, the widening, floors);
-    n_eff: effectively independent windows in the reference (median over scalars); widening: median chi-scale
-        factor for the reference's own uncertainty (>= 1); min_frames: the reference minimum for that footage;
-        forced: what ``calibrate --force`` overrode (plain words). Absent from older files (defaults 0, 1, 0, ()).
-    """
-
-    names: tuple[str, ...]
-    drift: np.ndarray
-    warn: np.ndarray
-    null_scale: np.ndarray
-    method: str
-    window: int
-    fps: float
-    budget: str
-    run_length: float
-    level: float
-    cusum_k: float
-    cusum_h: float
-    bucket_seconds: float
-    n_replicates: int
-    block_length: int
-    seed: int
-    notes: tuple[str, ...] = ()
-    n_eff: float = 0.0
-    widening: float = 1.0
-    min_frames: int = 0
-    forced: tuple[str, ...] = ()
-
-    def index(self, name: str) -> int:
-        return self.names.index(name)
 
 
 class ReferenceFrames(NamedTuple):
@@ -144,6 +103,11 @@ class Baseline:
     format_version: int = FORMAT_VERSION
     reference_frames: ReferenceFrames | None = None
     activations: ActivationReference | None = None
+
+    @property
+    def colour_medians(self) -> bool:
+        """Whether the rg, bg scalars are ratios of channel medians (format 2 on) or of means (format 1)."""
+        return self.format_version >= 2
 
     @property
     def n_bins(self) -> int:
@@ -241,10 +205,6 @@ _ARRAY_FIELDS = (
     "edges lut ref_counts ref_props scalar_mean scalar_std scalar_robust scalar_acf1 window_sd scalar_acf "
     "thumbnail thumbnail_weight grid_log_sharpness grid_luma grid_sharpness_sd grid_luma_sd"
 ).split()
-_THRESHOLD_ARRAYS = ("drift", "warn", "null_scale")
-# Recorded since issue #14; left out of the header at their "not recorded" defaults (older files are unchanged).
-_OPTIONAL_THRESHOLD_FIELDS = {"n_eff": 0.0, "widening": 1.0, "min_frames": 0, "forced": []}
-_ANY = object()  # equal to no header value: the other fields are always written
 
 
 # The kernel parameters are top-level header keys (as in version 1 files, before they became one record).
@@ -270,14 +230,8 @@ def _to_parts(b: Baseline) -> tuple[dict, dict[str, np.ndarray]]:
     }
     header |= _kernel_header(b.kernel)
     header["scalar_names"] = list(b.scalar_names)
-    t = b.thresholds
-    th = {f.name: getattr(t, f.name) for f in dataclasses.fields(t) if f.name not in _THRESHOLD_ARRAYS}
-    th["names"] = list(t.names)
-    th["notes"] = list(t.notes)
-    th["forced"] = list(t.forced)
-    header["thresholds"] = {k: v for k, v in th.items() if v != _OPTIONAL_THRESHOLD_FIELDS.get(k, _ANY)}
-    for name in _THRESHOLD_ARRAYS:
-        arrays[f"thresholds.{name}"] = np.ascontiguousarray(getattr(t, name), dtype=np.float64)
+    header["thresholds"], th_arrays = thresholds_to_parts(b.thresholds)
+    arrays |= th_arrays
     if b.reference_frames is not None:  # optional arrays: files without them still load (and hash) as before
         for name, a in b.reference_frames._asdict().items():
             arrays[f"frames.{name}"] = np.ascontiguousarray(a)
@@ -318,12 +272,7 @@ def load_baseline(path: str | Path, *, with_frames: bool = True) -> Baseline:
     except ContentError as exc:
         raise BaselineError(f"{path}: refused baseline: {exc}") from None
     try:
-        th = dict(header["thresholds"])
-        th["names"] = tuple(th["names"])
-        th["notes"] = tuple(th["notes"])
-        th["forced"] = tuple(th.get("forced", ()))
-        for name in _THRESHOLD_ARRAYS:
-            th[name] = arrays[f"thresholds.{name}"]
+        thresholds = thresholds_from_parts(header["thresholds"], arrays)
         fields = {
             k: v
             for k, v in header.items()
@@ -341,7 +290,7 @@ def load_baseline(path: str | Path, *, with_frames: bool = True) -> Baseline:
             )
         if "activations" in header:
             fields["activations"] = activation_baseline.from_parts(header["activations"], arrays)
-        baseline = Baseline(thresholds=Thresholds(**th), format_version=version, **fields)
+        baseline = Baseline(thresholds=thresholds, format_version=version, **fields)
         baseline.__dict__["baseline_id"] = stored[:16]  # the file's id, loaded with or without its frames
         return baseline
     except BaselineError:

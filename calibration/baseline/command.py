@@ -37,8 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def describe(b: Baseline, path: str) -> str:
     th = b.thresholds
     frames = "kept (mergeable)" if b.reference_frames is not None else "not kept (cannot be merged)"
+    colour = "median colour ratios" if b.colour_medians else "mean colour ratios; recalibrate for the medians"
     lines = [
-        f"{path}: camdrift baseline, format version {b.format_version}, id {b.baseline_id}",
+        f"{path}: camdrift baseline, format version {b.format_version} ({colour}), id {b.baseline_id}",
         f"  camera {b.camera_id}, created {b.created_at}",
         f"  source {b.source}, {b.frame_count} frames; per-frame features {frames}",
         f"  frames: {b.resolution[0]}x{b.resolution[1]} {b.pixel_format}, roi {b.roi or 'whole frame'}, "

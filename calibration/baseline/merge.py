@@ -80,7 +80,13 @@ def kernel_differences(a: Baseline, b: Baseline) -> list[str]:
             tuple(y) if isinstance(y, tuple | list) else y
         ):
             out.append(f"{name} {x} vs {y}")
+    if a.colour_medians != b.colour_medians:  # format 1 holds mean colour ratios, format 2 median ones
+        out.append(f"{_colour_kind(a)} vs {_colour_kind(b)}: recalibrate the older one")
     return out
+
+
+def _colour_kind(b: Baseline) -> str:
+    return f"{'median' if b.colour_medians else 'mean'} colour ratios (format {b.format_version})"
 
 
 def absolute_drift(b: Baseline, name: str) -> tuple[float, str]:
@@ -181,7 +187,10 @@ def merge(
             bucket_seconds=th.bucket_seconds,
         ),
     )
-    return dataclasses.replace(merged, reference_frames=keep_frames(frames))
+    # the inputs' per-frame colour ratios are of their format's kind (all alike, checked above)
+    return dataclasses.replace(
+        merged, reference_frames=keep_frames(frames), format_version=first.format_version
+    )
 
 
 def with_note(b: Baseline, note: str) -> Baseline:

@@ -45,7 +45,7 @@ def reference_frames(frames_stats: Sequence[FrameStats]) -> ReferenceFrames:
     baselines are merged); thumbnails stay float32 here (exact), a caller may store them as float16."""
     if not frames_stats:
         raise ValueError("need at least 1 reference frame")
-    feats = [extract(fs, _IDENTITY_LUT, 256) for fs in frames_stats]
+    feats = [extract(fs, _IDENTITY_LUT, 256, colour_medians=True) for fs in frames_stats]
     return ReferenceFrames(
         hist=np.stack([f.counts for f in feats]).astype(np.uint32),
         scalars=np.stack([f.scalars for f in feats]),

@@ -40,7 +40,7 @@ class Current(NamedTuple):
 
 def summarise(baseline: Baseline, stats: Sequence[FrameStats]) -> Current:
     """The capture ``stats`` (analysed with the baseline's kernel parameters) as a :class:`Current`."""
-    feats = [extract(s, baseline.lut, baseline.n_bins) for s in stats]
+    feats = [extract(s, baseline.lut, baseline.n_bins, colour_medians=baseline.colour_medians) for s in stats]
     return Current(
         counts=np.sum([f.counts for f in feats], axis=0).astype(np.float64),
         thumbnail=np.mean([f.thumbnail for f in feats], axis=0),

@@ -33,7 +33,7 @@ PINNED_DELAY = {
     "gain_step": 3,  # issue #14: the thresholds price the reference's own uncertainty (2 before)
     "gain_step_dark": 2,
     "gamma": 2,
-    "white_balance": 10,
+    "white_balance": 4,  # colour ratios of channel medians, which the passing cups barely move (10 with means)
     "defocus": 2,
     "camera_shift": 4,
     "camera_shift_rotated": 5,  # 3 % of the width and 1 degree (the corpus scenes issue)

@@ -4,6 +4,7 @@ of other kernel parameters refused."""
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 
 import numpy as np
@@ -98,3 +99,13 @@ def test_on_a_fine_grid_a_move_read_from_few_frames_is_credited_by_how_many() ->
     assert m.move_credible() == pytest.approx(2 / 5)
     m._pose = (m.frames, CameraPose(-19.0, 0.0, 0.0, 0.2, 2.0, resolved=False), 2 / 5)
     assert m.move_credible() == 1.0
+
+
+def test_a_format_1_baseline_is_scored_with_the_mean_colour_ratios_it_was_calibrated_with() -> None:
+    """Baselines made before format 2 hold mean R/G, B/G; frames must be read the same way until recalibrated."""
+    s = _stats()[0]
+    new = WindowMonitor(small_baseline())
+    old = WindowMonitor(dataclasses.replace(small_baseline(), format_version=1))
+    i, j = (new.baseline.scalar_names.index(c) for c in ("rg", "bg"))
+    assert (old.features(s).scalars[i], old.features(s).scalars[j]) == (s.rg, s.bg)
+    assert new.features(s).scalars[i] != s.rg  # format 2: the ratio of the channel medians

@@ -13,7 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from camdrift.agent.reference.baseline import Baseline, BaselineError, load_baseline, pack_npz, save_baseline
+from camdrift.agent.reference.baseline import (
+    FORMAT_VERSION,
+    Baseline,
+    BaselineError,
+    load_baseline,
+    pack_npz,
+    save_baseline,
+)
 from camdrift.calibration.calibrate.build import reference_frames
 from tests.agent.drift_fixtures import small_baseline, stats_of
 
@@ -91,8 +98,8 @@ def test_altered_content_is_refused(tmp_path: Path) -> None:
 def test_future_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "b.npz"
     save_baseline(small_baseline(), path)
-    _rewrite(path, lambda h, a: h.update(version=2))
-    with pytest.raises(BaselineError, match="version 2 is not supported"):
+    _rewrite(path, lambda h, a: h.update(version=FORMAT_VERSION + 1))
+    with pytest.raises(BaselineError, match=f"version {FORMAT_VERSION + 1} is not supported"):
         load_baseline(path)
 
 

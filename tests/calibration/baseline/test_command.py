@@ -28,7 +28,7 @@ def test_show_says_what_a_baseline_holds(line_dir: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     b = load_baseline(line_dir / "ref.npz")
     for words in (
-        f"format version 1, id {b.baseline_id}",
+        f"format version 2 (median colour ratios), id {b.baseline_id}",
         "source video:ref.avi, 300 frames; per-frame features kept (mergeable)",
         "160x120 bgr8, roi whole frame, stride 1",
         "thumbnail 16x16, grid 4x4",
@@ -41,7 +41,8 @@ def test_show_says_what_a_baseline_holds(line_dir: Path) -> None:
 def test_show_reads_the_golden_v1_file() -> None:
     proc = camdrift("baseline", "show", GOLDEN)
     assert proc.returncode == 0, proc.stderr
-    assert "format version 1" in proc.stdout and "camera cam-test" in proc.stdout
+    assert "format version 1 (mean colour ratios; recalibrate for the medians)" in proc.stdout
+    assert "camera cam-test" in proc.stdout
     assert "not kept (cannot be merged)" in proc.stdout
 
 

@@ -6,12 +6,13 @@ of a night-lit line at gain 0.6, and the MJPG videos of ``line_dir``)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from camdrift.agent.reference.baseline import load_baseline
+from camdrift.agent.reference.baseline import load_baseline, save_baseline
 from camdrift.agent.sim.line import Drift
 from camdrift.calibration.baseline.merge import LOSS_LIMIT, absolute_drift, sensitivity
 from tests.calibration.cli_fixtures import (
@@ -149,6 +150,10 @@ def test_merge_refuses_what_cannot_be_merged(line_dir: Path, tmp_path: Path) -> 
     roi = _calibrate(line_dir, "video:same.avi", "roi.npz", "--force", "--roi", "0,0,80,60", frames_=60)
     proc = camdrift("baseline", "merge", "ref.npz", roi, "--out", tmp_path / "m.npz", cwd=line_dir)
     assert_clean_failure(proc, "roi.npz", "other kernel parameters", "roi None vs (0, 0, 80, 60)")
+    old = tmp_path / "old.npz"  # the same capture as an older camdrift wrote it: ratios of channel means
+    save_baseline(dataclasses.replace(load_baseline(line_dir / "ref.npz"), format_version=1), old)
+    proc = camdrift("baseline", "merge", "ref.npz", old, "--out", tmp_path / "m.npz", cwd=line_dir)
+    assert_clean_failure(proc, "old.npz", "median colour ratios (format 2) vs mean colour ratios (format 1)")
     proc = camdrift("baseline", "merge", "ref.npz", "--out", tmp_path / "m.npz", cwd=line_dir)
     assert_clean_failure(proc, "two or more")
     assert not (tmp_path / "m.npz").exists()
