@@ -10,7 +10,8 @@ divided by its drift threshold, so 1.0 is just at the threshold):
 - defocus: sharpness falls in most grid cells; smudge: it falls (or luma moves) in a few cells only.
 - noise: the noise estimate rises while the tones hold.
 - camera_moved: the mean thumbnail is displaced from the reference thumbnail.
-- content: histograms moved (PSI) while none of the signatures above carries the change: new product or variant.
+- content: histograms moved (PSI), or the sharpness rose beyond what noise and light explain (new edges,
+  :mod:`~camdrift.agent.drift.texture`), while none of the signatures above carries the change: new product.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from camdrift.agent.drift.decision import Cause
 from camdrift.agent.drift.statistics import WindowStats
+from camdrift.agent.drift.texture import edges_beyond_noise
 from camdrift.agent.drift.tone import colour_beyond_tone, tone_fit, tone_fit_se
 
 _QUANTS = ("luma_p10", "luma_p25", "luma_p50", "luma_p75", "luma_p90")
@@ -38,7 +40,8 @@ class _Reading:
     uniform: fraction of grid cells whose luma moved the way the mean did; cast_z: (R/G, B/G) z beyond the tone
     curve, cast_st: the same over their drift thresholds; cast: strength of R/G and B/G moving apart beyond the
     tone curve; share_tone: the part of a tone change left once the cast is discounted; low: grid cells whose
-    sharpness fell (frac: their fraction); thr_cell: the grid statistic's drift threshold (sd)."""
+    sharpness fell (frac: their fraction); thr_cell: the grid statistic's drift threshold (sd); edges: (z over the
+    sharpness threshold, relative change) of the sharpness beyond what noise and light explain."""
 
     ws: WindowStats
     names: tuple[str, ...]
@@ -57,6 +60,7 @@ class _Reading:
     low: np.ndarray
     frac: float
     thr_cell: float
+    edges: tuple[float, float]
 
     def z(self, s: str) -> float:
         return float(self.ws.z[self.si[s]])
@@ -106,6 +110,7 @@ def _read(
     gz = ws.grid_z_sharpness
     thr_cell = drift[names.index("grid.sharpness")]
     low = gz < -thr_cell / 2.0
+    edges_z, edges_rel = edges_beyond_noise(ws.z, ws.rel, scalar_mean, si)
     return _Reading(
         ws=ws,
         names=names,
@@ -124,6 +129,7 @@ def _read(
         low=low,
         frac=float(low.mean()) if gz.size else 0.0,
         thr_cell=thr_cell,
+        edges=(max(edges_z, 0.0) / drift[names.index("shift.sharpness")], edges_rel),
     )
 
 
@@ -211,14 +217,19 @@ def _camera_moved(r: _Reading) -> Cause:
 
 
 def _content(r: _Reading, explained: float) -> Cause:
-    """Histograms moved while no low-level signature (the strongest scoring ``explained``) carries the change."""
+    """Histograms moved, or new edges appeared, while no low-level signature (the strongest scoring
+    ``explained``) carries the change."""
     histo = max(r.strength[n] for n in r.names if n.startswith("psi."))
     exposure = max(r.st("under_exposed"), r.st("over_exposed"))
-    content = max(histo, exposure)
+    content = max(histo, exposure, r.edges[0])
+    moved = (
+        f"sharpness {_pct(r.edges[1])} beyond what noise and light explain (new edges)"
+        if r.edges[0] > max(histo, exposure)
+        else f"histograms moved (PSI up to {float(r.ws.psi.max()):.3f})"
+    )
     return Cause(
         "content",
-        f"histograms moved (PSI up to {float(r.ws.psi.max()):.3f}) while the scene's low-level statistics hold: "
-        "content changed (new product variant?)",
+        f"{moved} while the scene's low-level statistics hold: content changed (new product variant?)",
         content if explained < 1.0 else 0.5 * content / explained,
     )
 

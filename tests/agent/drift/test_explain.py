@@ -109,6 +109,26 @@ def test_camera_moved() -> None:
     assert causes[0].text == "image shifted 14 px right, 3 px down: camera moved"
 
 
+def _sharpness_rel(lap_ratio: float) -> float:
+    """The relative change of ln(1 + Laplacian variance) that multiplies the reference's variance by ``lap_ratio``."""
+    ref = small_baseline().scalar_mean[SI["sharpness"]]
+    return float(np.log1p(np.expm1(ref) * lap_ratio) / ref - 1.0)
+
+
+def test_new_edges_beyond_noise_are_content_and_noise_that_explains_them_is_noise() -> None:
+    """A product with hard edges raises the sharpness (and a little the noise estimate); noise x1.5 raises both
+    in the ratio the Laplacian of white noise predicts (parts_mono's new product read as noise before)."""
+    b = small_baseline()
+    edges = _rank(_ws({"sharpness": _sharpness_rel(1.12), "noise": 0.006}))  # noise z 3, as measured
+    assert edges[0].code == "content"
+    assert "beyond what noise and light explain (new edges)" in edges[0].text
+    ref_lap, ref_noise = np.expm1(b.scalar_mean[SI["sharpness"]]), b.scalar_mean[SI["noise"]]
+    noisy_lap = ref_lap + 20.0 * ref_noise**2 * (1.5**2 - 1.0)
+    noisy = _rank(_ws({"sharpness": _sharpness_rel(noisy_lap / ref_lap), "noise": 0.5}))
+    assert noisy[0].code == "noise"
+    assert next(c for c in noisy if c.code == "content").score < 0.1 * noisy[0].score
+
+
 def test_content_when_low_level_statistics_hold() -> None:
     causes = _rank(_ws({"under_exposed": 0.05}, psi=0.5))
     assert causes[0].code == "content"
