@@ -97,8 +97,15 @@ def score_healthy(events: tuple[dict, ...], frames: int) -> Healthy:
 
 
 def published_shift(event: dict) -> tuple[float, float, float]:
-    """(dx px, dy px, rotation deg CCW +) the event published for the camera move."""
+    """(dx px, dy px, rotation deg CCW +) the event published for the camera move: the numbers' unrounded
+    ``rotation_deg`` (clockwise +), else the camera cause's words (events from before it was published)."""
     n = event.get("numbers") or {}
+    if "rotation_deg" in n:
+        return (
+            float(n.get("shift_x_px", math.nan)),
+            float(n.get("shift_y_px", math.nan)),
+            -float(n["rotation_deg"]),
+        )
     rot = 0.0
     for c in event.get("causes") or ():
         m = _TURNED.search(c.get("text", "")) if c.get("code") == "camera_moved" else None

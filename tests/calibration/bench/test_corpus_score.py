@@ -187,6 +187,10 @@ def test_published_shift_reads_the_numbers_and_the_rotation_of_the_camera_cause(
         -2.0,
         0.0,
     )  # not the camera's
+    numbers = {"shift_x_px": -18.3, "shift_y_px": -0.8, "rotation_deg": 0.93}  # unrounded, clockwise +
+    text = "image shifted 18 px left, 1 px up and turned 0.9 deg clockwise: camera moved"
+    rolled = event("drift.started", 1.0, ("camera_moved", text, 4.9), numbers=numbers)
+    assert published_shift(rolled) == (-18.3, -0.8, -0.93)  # the numbers win over the rounded words
     x, y, rot = published_shift(event("drift.started", 1.0, LIGHTING))  # no shift published
     assert math.isnan(x) and math.isnan(y) and rot == 0.0
 
