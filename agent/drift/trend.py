@@ -18,13 +18,16 @@ SIGNIFICANT_T = (
     3.0  # |slope| / se: a trend this clear is not the noise of the bucket means (two-sided ~0.3 %)
 )
 MIN_BUCKETS = 6
+RANGE_T = 2.0  # the forecast's range: the crossing times of the slopes 2 standard errors either side (~95 %)
 
 
 class Trend(NamedTuple):
     """Least-squares line through bucket means. slope: units per day; rel_slope: fraction of the reference
     mean per day; now: fitted value at the last bucket; days_to_tolerance: days from the last bucket until the
     line leaves [lo, hi] (0 if already outside, inf if it never does or the trend is not significant); text:
-    plain words; t_stat: slope / its standard error (inf for an exact line); significant: the forecast holds."""
+    plain words; t_stat: slope / its standard error (inf for an exact line); significant: the forecast holds;
+    days_range: (soonest, latest) crossing for the slopes :data:`RANGE_T` standard errors either side of the fit
+    (the level at the last bucket taken as known; (inf, inf) without a forecast)."""
 
     name: str
     slope: float
@@ -34,6 +37,7 @@ class Trend(NamedTuple):
     text: str
     t_stat: float = math.inf
     significant: bool = True
+    days_range: tuple[float, float] = (math.inf, math.inf)
 
 
 def fit_trend(
@@ -69,12 +73,18 @@ def fit_trend(
     slope = slope_s * DAY_S
     significant = t.size >= MIN_BUCKETS and abs(t_stat) >= SIGNIFICANT_T
     rel = slope / abs(reference) if reference else 0.0
+    days_range = (math.inf, math.inf)
     if now < lo or now > hi:
         days = 0.0
+        days_range = (0.0, 0.0)
     elif not significant or slope == 0:
         days = math.inf
     else:
-        days = ((lo if slope < 0 else hi) - now) / slope
+        gap = (lo if slope < 0 else hi) - now
+        days = gap / slope
+        # |t| >= SIGNIFICANT_T > RANGE_T: both bounding slopes have the fitted slope's sign
+        spread = RANGE_T / abs(t_stat) if math.isfinite(t_stat) else 0.0
+        days_range = (gap / (slope * (1.0 + spread)), gap / (slope * (1.0 - spread)))
     if days == 0.0:
         when = "crosses tolerance already outside"
     elif not significant:
@@ -83,10 +93,10 @@ def fit_trend(
         when = (
             "crosses tolerance never at this rate"
             if math.isinf(days)
-            else f"crosses tolerance in ~{days:.1f} days"
+            else f"crosses tolerance in ~{days:.1f} days ({days_range[0]:.1f}-{days_range[1]:.1f} at 95 %)"
         )
     text = f"{name} {100 * rel:+.2f}%/day; {when}"
-    return Trend(name, slope, rel, float(now), float(days), text, float(t_stat), significant)
+    return Trend(name, slope, rel, float(now), float(days), text, float(t_stat), significant, days_range)
 
 
 def _weighted_line(design: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:

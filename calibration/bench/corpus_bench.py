@@ -73,6 +73,8 @@ def summarize(label: str, results: tuple[SceneResult, ...]) -> SceneSummary:
     if len(lamps) == 1 and lamps[0].lost is not None:
         lp = lamps[0]
         days = "none" if lp.forecast_days is None else f"{lp.forecast_days:.1f} d"
+        if lp.forecast_range is not None:
+            days += f" [{lp.forecast_range[0]:.1f}-{lp.forecast_range[1]:.1f}]"
         forecast = f"{days} (true {lp.true_days:.1f} d)"
     return SceneSummary(
         label=label,

@@ -21,6 +21,7 @@ DISPLACEMENT_FLOOR_PX = 2.0
 TOLERANCE = 0.10  # the engine's default slow-drift tolerance (+-10 % of the reference mean)
 _TURNED = re.compile(r"turned ([0-9.]+) deg (anticlockwise|clockwise)")
 _DAYS = re.compile(r"in ~([0-9.]+) days")
+_RANGE = re.compile(r"\(([0-9.]+)-([0-9.]+) at 95 %\)")
 
 
 class Alarm(NamedTuple):
@@ -70,7 +71,8 @@ class Change(NamedTuple):
 class Lamp(NamedTuple):
     """The 7-day lamp decay. lost: fraction of the light lost at the first drift.started (None: missed);
     forecast_days: the forecast's time to the tolerance at that event (None: no forecast); true_days: the true
-    time from that event until the light is TOLERANCE down; forecast: the published text."""
+    time from that event until the light is TOLERANCE down; forecast: the published text; forecast_range:
+    (soonest, latest) days of the forecast's 95 % range (None: no range published)."""
 
     lost: float | None
     detected_t: float | None
@@ -78,6 +80,14 @@ class Lamp(NamedTuple):
     true_days: float | None
     forecast: str
     early: int
+    forecast_range: tuple[float, float] | None = None
+
+    @property
+    def brackets(self) -> bool | None:
+        """Whether the published range holds the true crossing time (None: no range or missed)."""
+        if self.forecast_range is None or self.true_days is None:
+            return None
+        return self.forecast_range[0] <= self.true_days <= self.forecast_range[1]
 
 
 def _alarms(events: tuple[dict, ...], kind: str = "drift.started") -> list[Alarm]:
@@ -162,7 +172,9 @@ def score_lamp(events: tuple[dict, ...], clip: Clip) -> Lamp:
     forecast = str(hit.get("forecast") or _forecast_text(hit))
     m = _DAYS.search(forecast)
     days = float(m.group(1)) if m else (0.0 if "already outside" in forecast else None)
-    return Lamp(lost, t, days, true_days, forecast, len(started) - len(after))
+    r = _RANGE.search(forecast)
+    span = (float(r.group(1)), float(r.group(2))) if r else None
+    return Lamp(lost, t, days, true_days, forecast, len(started) - len(after), span)
 
 
 def _forecast_text(event: dict) -> str:

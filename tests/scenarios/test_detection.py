@@ -12,6 +12,7 @@ are deterministic).
 
 from __future__ import annotations
 
+import re
 import statistics
 from functools import lru_cache
 
@@ -129,4 +130,9 @@ def test_lamp_decay_caught_before_one_percent_loss_with_a_forecast() -> None:
     assert caught.frame_index > onset
     assert caught.top_cause == "lighting"
     assert "crosses tolerance in ~" in caught.forecast
+    soonest, latest = (
+        float(x) for x in re.search(r"\(([0-9.]+)-([0-9.]+) at 95 %\)", caught.forecast).groups()
+    )
+    true_days = (engine.tolerance - loss) / 0.2 * 7  # from detection until 10 % of the light is gone
+    assert soonest <= true_days <= latest, (true_days, caught.forecast)
     assert caught.frame_index == PINNED_LAMP_FRAME

@@ -83,3 +83,25 @@ def test_a_noisy_lamp_decay_is_forecast_and_the_forecast_brackets_the_truth() ->
     assert tr is not None and tr.significant
     true_days = 3.5 - t[-1] / DAY_S  # 10 % of the light is gone after 3.5 days
     assert 0.7 * true_days < tr.days_to_tolerance < 1.3 * true_days, tr.text
+
+
+def test_the_forecast_range_brackets_the_true_crossing_as_often_as_it_says() -> None:
+    """Over many noisy lamps (AR(1) bucket noise, as a product mix gives), the 95 % range holds the true
+    crossing time in at least 85 % of the forecasts, and the point forecast lies inside its own range."""
+    held, made = 0, 0
+    t = np.arange(0, 0.5 * DAY_S, 60.0)
+    true_days = 3.5 - t[-1] / DAY_S
+    for seed in range(200):
+        rng = np.random.default_rng(1000 + seed)
+        y = 100.0 * (1 - 0.2 * t / (7 * DAY_S)) + _ar1(rng, t.size, 0.6, 0.6)
+        tr = fit_trend("brightness", t, y, np.ones_like(t), reference=100.0, lo=90.0, hi=110.0)
+        assert tr is not None
+        if not tr.significant:
+            assert tr.days_range == (math.inf, math.inf)
+            continue
+        made += 1
+        lo, hi = tr.days_range
+        assert lo <= tr.days_to_tolerance <= hi
+        assert f"({lo:.1f}-{hi:.1f} at 95 %)" in tr.text
+        held += lo <= true_days <= hi
+    assert made >= 100 and held >= 0.85 * made, (held, made)

@@ -46,7 +46,9 @@ def _scene(i: int, *, false: int = 0, refused: bool = False) -> SceneResult:
         ),
         _change("noise", None, "", "noise"),  # missed
     )
-    lamp = Lamp(0.008, 3600.0 + 24000.0, 3.9, 4.2, "crosses tolerance in ~3.9 days", 0)
+    lamp = Lamp(
+        0.008, 3600.0 + 24000.0, 3.9, 4.2, "crosses tolerance in ~3.9 days (2.8-6.3 at 95 %)", 0, (2.8, 6.3)
+    )
     verifies = (
         VerifyOutcome("", 0, "pass", "", ""),
         VerifyOutcome("", 0, "warn", "", ""),
@@ -74,7 +76,7 @@ def test_a_scene_row_counts_what_the_events_said() -> None:
     assert s.median_s == pytest.approx(0.8)
     assert s.worst_s is None  # a change was missed: no worst delay to quote
     assert (s.moves_ok, s.moves) == (1, 1)
-    assert s.lamp_lost == pytest.approx(0.008) and s.forecast == "3.9 d (true 4.2 d)"
+    assert s.lamp_lost == pytest.approx(0.008) and s.forecast == "3.9 d [2.8-6.3] (true 4.2 d)"
     assert (s.verify_fail, s.verify_warn, s.verify_healthy) == (1, 1, 3)
     assert (s.verify_right, s.verify_changes) == (1, 2)
 

@@ -216,6 +216,15 @@ def test_score_lamp_reads_the_light_lost_and_the_forecast() -> None:
     assert lamp.true_days == pytest.approx(2.5)
     assert (lamp.forecast_days, lamp.early) == (2.4, 1)
     assert lamp.forecast.endswith("crosses tolerance in ~2.4 days")
+    assert lamp.forecast_range is None and lamp.brackets is None  # a forecast published without its range
+    ranged = summary + " (1.9-3.3 at 95 %)"
+    lamp = score_lamp((event("drift.started", ONSET_T + DAY, LIGHTING, summary=ranged),), LAMP_CLIP)
+    assert (lamp.forecast_days, lamp.forecast_range, lamp.brackets) == (2.4, (1.9, 3.3), True)
+    short = summary + " (1.9-2.3 at 95 %)"  # the truth (2.5 days) outside the range
+    assert (
+        score_lamp((event("drift.started", ONSET_T + DAY, LIGHTING, summary=short),), LAMP_CLIP).brackets
+        is False
+    )
 
 
 def test_score_lamp_forecast_from_a_cause_text_already_outside_or_none() -> None:
