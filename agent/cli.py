@@ -9,6 +9,7 @@ calibration's commands without importing calibration.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, entry_points, version
@@ -53,6 +54,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``camdrift baseline show | head``): no traceback, and not 0, since the command's
+        # own result (a verify verdict) was not delivered; 141 is what a shell reports for a SIGPIPE death.
+        # stdout is pointed at /dev/null so that Python's flush at exit does not raise a second time.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 from importlib.metadata import entry_points
 
 import pytest
@@ -49,3 +52,21 @@ def test_ctrl_c_exits_130(monkeypatch):
     parser.add_subparsers().add_parser("wait").set_defaults(func=interrupted)
     monkeypatch.setattr(cli, "build_parser", lambda: parser)
     assert cli.main(["wait"]) == 130
+
+
+def test_a_closed_pipe_exits_141_without_a_traceback(tmp_path):
+    """``camdrift baseline show B | head -1``: the reader leaves after one line; the command says nothing more
+    and exits 141 (not 0: its own result never reached anyone)."""
+    from tests.agent.reference.test_baseline import GOLDEN
+
+    script = (
+        "import sys; from camdrift.agent import cli; sys.exit(cli.main(['baseline', 'show', sys.argv[1]]))"
+    )
+    r, w = os.pipe()
+    os.close(r)  # the reader is gone before the first write
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(GOLDEN)], stdout=w, stderr=subprocess.PIPE, text=True, timeout=120
+    )
+    os.close(w)
+    assert proc.returncode == 141, proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
