@@ -85,6 +85,21 @@ def warm() -> None:
     _engine_kernels(rng)
 
 
+def loaded_specialisations() -> int:
+    """How many compiled specialisations of camdrift's kernels this process holds: each one the daemon loads
+    from the cache costs memory and start-up time, so a caller with an unexpected array type (a non-contiguous
+    view, another dtype) shows up here as a larger count."""
+    from numba.core.registry import CPUDispatcher
+
+    seen: dict[int, CPUDispatcher] = {}
+    for name, module in list(sys.modules.items()):
+        if name.startswith("camdrift.kernels"):
+            for obj in vars(module).values():
+                if isinstance(obj, CPUDispatcher):
+                    seen[id(obj)] = obj
+    return sum(len(d.overloads) for d in seen.values())
+
+
 def main() -> int:
     started = time.monotonic()
     warm()

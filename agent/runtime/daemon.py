@@ -57,10 +57,11 @@ from camdrift.agent.runtime.notices import (
 from camdrift.agent.runtime.notify import Notifier
 from camdrift.agent.runtime.pipeline import Pipeline
 from camdrift.agent.runtime.preflight import preflight
-from camdrift.agent.runtime.status import Every, StatusBoard, agent_version, config_hash
+from camdrift.agent.runtime.status import Every, StatusBoard, agent_version, config_hash, first_frame_note
 from camdrift.agent.sources.base import FrameSource
 from camdrift.agent.sources.reopen import ReopeningSource
 from camdrift.agent.sources.uri import is_replay
+from camdrift.kernels.warm import loaded_specialisations
 
 __all__ = ["Daemon", "StartupError", "agent_event", "source_event"]
 
@@ -225,6 +226,8 @@ class Daemon:
             if self.board.frame_refused(str(exc)):
                 self._rejected(f"baseline {p.baseline_id} refuses the frames: {exc}", frame)
             return
+        if self.board.frames_analysed == 0:
+            log.info("first frame analysed %s", first_frame_note())
         if self.board.frame_analysed():
             log.info("frames are analysed again against baseline %s", p.baseline_id)
             self._publish_status()
@@ -240,6 +243,7 @@ class Daemon:
         """Flush and stop: save the engine state, publish the last status and state, stop the sinks.
         ``failure``: the exception that ended the loop (None for a clean stop)."""
         self.notifier.stopping(status="stopping: saving state")
+        log.info("stopping with %d numba specialisations loaded", loaded_specialisations())
         if self.parts is not None:
             if failure is None or isinstance(failure, KeyboardInterrupt):
                 self._event("agent.stopping", "clean stop")

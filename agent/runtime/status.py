@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from camdrift.agent.config import Config
 from camdrift.agent.output.events import Status
@@ -35,6 +37,16 @@ def config_hash(config: Config) -> str:
     return hashlib.sha256(json.dumps(asdict(config), sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def process_uptime() -> float | None:
+    """Seconds since this process started (Linux ``/proc``, 10 ms resolution); None where it cannot be read."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+
+
 def baseline_age_s(baseline: Baseline, now: float) -> float | None:
     """Seconds since the baseline was built (``now``: Unix s); None when its creation time does not parse."""
     try:
@@ -51,6 +63,16 @@ def total_backlog(sinks: Iterable[Sink]) -> Backlog:
         pending += backlog.pending
         dropped.update(backlog.dropped)
     return Backlog(pending, dict(dropped))
+
+
+def first_frame_note() -> str:
+    """How long the start took, for the log line of the first analysed frame (``camdrift bench --agent``
+    reads it): "N s after the process started (K numba specialisations loaded)"."""
+    from camdrift.kernels.warm import loaded_specialisations
+
+    up = process_uptime()
+    age = "" if up is None else f"{up:.2f} s after the process started "
+    return f"{age}({loaded_specialisations()} numba specialisations loaded)"
 
 
 class Every:
@@ -85,6 +107,7 @@ class StatusBoard:
     def __init__(self, *, started_at: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.started_at = started_at
         self.frames_seen = 0
+        self.frames_analysed = 0
         self._clock = clock
         self._last_progress = clock()
         self.refused_in_a_row = 0
@@ -98,6 +121,7 @@ class StatusBoard:
     def frame_analysed(self) -> bool:
         """A frame was analysed; True when this ends a rejected stream (frames accepted again)."""
         was = self.rejecting
+        self.frames_analysed += 1
         self.refused_in_a_row = 0
         self.refusal = None
         return was

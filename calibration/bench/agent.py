@@ -8,7 +8,6 @@ as a subprocess reading ``shm:NAME`` with analysis at 5 fps, and this process pl
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -25,6 +24,14 @@ import numpy as np
 from camdrift.agent.reference.baseline import Baseline, save_baseline
 from camdrift.agent.sim.line import ProductionLine
 from camdrift.agent.tap import FrameTap
+from camdrift.calibration.bench.agent_probe import (
+    FirstFrame,
+    cpu_seconds,
+    pss_mib,
+    reattach_seconds,
+    rss_mib,
+    specialisations_at_stop,
+)
 from camdrift.calibration.bench.section import SectionEntry
 from camdrift.calibration.calibrate.build import Budget, build_baseline
 from camdrift.kernels import KernelParams, frame_stats
@@ -50,46 +57,63 @@ class AgentLoad:
     noop_p99_us: float
     offer_skip_tight_median_us: float
     agent_rss_mib: float
+    agent_pss_mib: float
+    start_to_first_frame_s: float
+    agent_start_note: str
+    reattach_s: float
+    specialisations: int
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     def format(self) -> str:
-        return "\n".join(
-            [
-                f"agent beside an app: {self.width}x{self.height} BGR8 offered at {self.offer_fps:g} fps through the "
-                f"tap, analysis at {self.analysis_fps:g} fps, {self.seconds:.0f} s measured",
-                f"  agent CPU: {self.agent_cpu * 100:.1f}% of one core (target < 15%); RSS {self.agent_rss_mib:.0f} MiB",
-                f"  offer() not sampled: median {self.offer_skip_median_us:.1f} us, p99 {self.offer_skip_p99_us:.1f} us"
-                " (target < 20 us)",
-                f"    (same pacing, an empty Python call: median {self.noop_median_us:.1f} us, p99 {self.noop_p99_us:.1f} us;"
-                f" offer() back to back: median {self.offer_skip_tight_median_us:.2f} us)",
-                f"  offer() copying a frame: median {self.offer_copy_median_us / 1e3:.2f} ms, p99 "
-                f"{self.offer_copy_p99_us / 1e3:.2f} ms (target < 2 ms); {self.copies} of {self.offers} offers copied",
-            ]
+        rows = [
+            ("agent CPU beside the tap", f"{self.agent_cpu * 100:.1f} % of a core", "<= 6 %"),
+            (
+                "agent RSS / PSS at steady state",
+                f"{self.agent_rss_mib:.0f} / {self.agent_pss_mib:.0f} MiB",
+                "RSS <= 170",
+            ),
+            ("process start to first analysed frame", f"{self.start_to_first_frame_s:.2f} s", "<= 1.0 s"),
+            ("  the agent's own log line", self.agent_start_note, ""),
+            ("numba specialisations at steady state", f"{self.specialisations}", "each ~1.5 MiB"),
+            ("re-attach to a re-created tap segment", f"{self.reattach_s:.2f} s", "<= 1 s"),
+            (
+                "frames copied by the app",
+                f"{self.copies} of {self.offers} offered ({self.copies / self.seconds:.1f} fps)",
+                f"{self.analysis_fps:g} fps",
+            ),
+            (
+                "offer() not sampled, median / p99",
+                f"{self.offer_skip_median_us:.1f} / {self.offer_skip_p99_us:.1f} us",
+                "p99 < 20 us",
+            ),
+            (
+                "  (empty Python call, same pacing)",
+                f"{self.noop_median_us:.1f} / {self.noop_p99_us:.1f} us",
+                f"back to back {self.offer_skip_tight_median_us:.2f} us",
+            ),
+            (
+                "offer() copying a frame, median / p99",
+                f"{self.offer_copy_median_us / 1e3:.2f} / {self.offer_copy_p99_us / 1e3:.2f} ms",
+                "p99 < 2 ms",
+            ),
+        ]
+        head = (
+            f"agent beside an app: {self.width}x{self.height} BGR8 offered at {self.offer_fps:g} fps through the "
+            f"tap, analysis at {self.analysis_fps:g} fps, {self.seconds:.0f} s measured"
         )
+        return "\n".join([head, *(f"  {a:<40} {b:<34} {c}".rstrip() for a, b, c in rows)])
 
 
 def _noop(frame: np.ndarray, ts: float | None = None) -> bool:
     return False
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 class OfferTimes(NamedTuple):
     """What the app saw over the measured span: offer() times in microseconds (skip: not sampled, copy: the
     agent took the frame, noop: an empty call at the same pacing, tight: back-to-back skips after the span);
-    the agent's CPU as a fraction of one core and its RSS in MiB."""
+    the agent's CPU as a fraction of one core, its RSS and PSS in MiB."""
 
     skip: list[float]
     copy: list[float]
@@ -97,6 +121,7 @@ class OfferTimes(NamedTuple):
     tight: list[float]
     cpu: float
     rss_mib: float
+    pss_mib: float
 
 
 def _bench_baseline(
@@ -134,7 +159,7 @@ def agent_config(tmp: str, name: str, analysis_fps: float, act_config: str) -> P
 
 def _start_agent(cfg: Path, log_file: IO[str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "camdrift.agent.cli", "run", "--config", str(cfg), "--log-level", "warning"],
+        [sys.executable, "-m", "camdrift.agent.cli", "run", "--config", str(cfg), "--log-level", "info"],
         stdout=subprocess.DEVNULL,
         stderr=log_file,  # a file, not a pipe: nobody reads it while the agent runs
         text=True,
@@ -156,9 +181,11 @@ def _play_app(
     pool: list[np.ndarray],
     offer_fps: float,
     span: tuple[float, float],
+    first: FirstFrame,
 ) -> OfferTimes:
     """Offer ``pool``'s frames round robin at ``offer_fps`` for ``span`` = (warm-up, measured) seconds, timing
-    every offer(); the agent's CPU is read over the measured part only."""
+    every offer(); the agent's CPU is read over the measured part only. ``first`` is polled until the agent
+    logs its first analysed frame."""
     warmup, seconds = span
     skip: list[float] = []
     copy: list[float] = []
@@ -170,7 +197,7 @@ def _play_app(
     while True:
         now = time.monotonic()
         if cpu0 is None and now - start >= warmup:
-            cpu0, t0 = _cpu_seconds(agent.pid), now
+            cpu0, t0 = cpu_seconds(agent.pid), now
             skip.clear()
             copy.clear()
             noop.clear()
@@ -187,16 +214,17 @@ def _play_app(
         a = time.perf_counter_ns()
         copied = tap.offer(frame, ts=k / offer_fps)
         (copy if copied else skip).append((time.perf_counter_ns() - a) / 1e3)
+        first.poll()
         k += 1
         time.sleep(max(0.0, start + k * period - time.monotonic()))
-    cpu = (_cpu_seconds(agent.pid) - cpu0) / (time.monotonic() - t0)
-    rss = _rss_mib(agent.pid)
+    cpu = (cpu_seconds(agent.pid) - cpu0) / (time.monotonic() - t0)
+    rss, pss = rss_mib(agent.pid), pss_mib(agent.pid)
     tight = []
     for _ in range(2000):  # back to back: the agent asks at most 5 times a second, so these are skips
         a = time.perf_counter_ns()
         if not tap.offer(pool[0], ts=k / offer_fps):
             tight.append((time.perf_counter_ns() - a) / 1e3)
-    return OfferTimes(skip, copy, noop, tight, cpu, rss)
+    return OfferTimes(skip, copy, noop, tight, cpu, rss, pss)
 
 
 def measure(
@@ -217,22 +245,40 @@ def measure(
     with tempfile.TemporaryDirectory(prefix="camdrift-bench-") as tmp:
         save_baseline(baseline, Path(tmp) / "baseline.npz")
         cfg = agent_config(tmp, name, analysis_fps, act_config)
-        tap = FrameTap(name, capacity=width * height * 3)
+        capacity = width * height * 3
+        tap = FrameTap(name, capacity=capacity)
         log_file = open(Path(tmp) / "agent.log", "w+")  # closed in the finally below
+        first = FirstFrame(log_file, time.monotonic())
         agent = _start_agent(cfg, log_file)
         try:
-            offers = _play_app(tap, agent, log_file, pool, offer_fps, (warmup, seconds))
+            offers = _play_app(tap, agent, log_file, pool, offer_fps, (warmup, seconds), first)
+            tap.close()
+            reattach = reattach_seconds(name, capacity, pool[0], offer_fps)
         finally:
             _stop_agent(agent)
             tap.close()
+            log_file.seek(0)
+            specialisations = specialisations_at_stop(log_file.read())
             log_file.close()
-    return agent_load(offers, width, height, offer_fps, analysis_fps, seconds)
+    if first.seconds is None:
+        raise RuntimeError("the agent never logged its first analysed frame")
+    start = (first.seconds, first.note)
+    load = agent_load(offers, width, height, offer_fps, analysis_fps, seconds, start, reattach)
+    return replace(load, specialisations=specialisations)
 
 
 def agent_load(
-    offers: OfferTimes, width: int, height: int, offer_fps: float, analysis_fps: float, seconds: float
+    offers: OfferTimes,
+    width: int,
+    height: int,
+    offer_fps: float,
+    analysis_fps: float,
+    seconds: float,
+    start: tuple[float, str],
+    reattach_s: float,
 ) -> AgentLoad:
-    """The figures of one run: medians and 99th percentiles of the offer() times (microseconds)."""
+    """The figures of one run: medians and 99th percentiles of the offer() times (microseconds); ``start``:
+    seconds from spawning the agent to its first-frame log line, and that line's own note."""
     skip, copy, noop = offers.skip, offers.copy, offers.noop
     if not copy:
         raise RuntimeError("the agent took no frame from the tap")
@@ -253,12 +299,18 @@ def agent_load(
         noop_p99_us=float(np.percentile(noop, 99)),
         offer_skip_tight_median_us=float(np.median(offers.tight)),
         agent_rss_mib=offers.rss_mib,
+        agent_pss_mib=offers.pss_mib,
+        start_to_first_frame_s=start[0],
+        agent_start_note=start[1],
+        reattach_s=reattach_s,
+        specialisations=-1,  # read from the agent's log as it stops
     )
 
 
 SECTION = SectionEntry(
     name="agent",
     flag="--agent",
-    help="measure the agent's CPU, RSS and the app's offer() cost with 1080p frames through the tap (~30 s)",
+    help="measure the agent beside an app offering 1080p frames through the tap: CPU, RSS and PSS, start to the "
+    "first analysed frame, re-attach after an app restart, and the app's offer() cost (~35 s)",
     measure=lambda args: measure(),
 )

@@ -33,6 +33,27 @@ def test_every_command_parses_its_help(capsys):
         assert f"usage: camdrift {name}" in capsys.readouterr().out
 
 
+def test_a_command_imports_only_its_own_module():
+    """``camdrift run`` is a service that restarts: it must not pay for importing the technician's tools."""
+    script = (
+        "import sys; from camdrift.agent import cli\n"
+        "try:\n    cli.main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('camdrift.calibration')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_an_unknown_command_is_refused_with_every_command_listed(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["calibrat"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'calibrat'" in err and "calibrate" in err and "run" in err
+
+
 def test_no_command_prints_help_and_exits_2(capsys):
     assert cli.main([]) == 2
     assert "usage: camdrift" in capsys.readouterr().out
@@ -50,7 +71,7 @@ def test_ctrl_c_exits_130(monkeypatch):
 
     parser = argparse.ArgumentParser(prog="camdrift")
     parser.add_subparsers().add_parser("wait").set_defaults(func=interrupted)
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(cli, "build_parser", lambda only=None: parser)
     assert cli.main(["wait"]) == 130
 
 
