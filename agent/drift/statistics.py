@@ -27,6 +27,16 @@ SCALAR_SD_FLOOR = (0.02, 0.02, 0.002, 0.005, 0.0005, 0.0005, 1e-4, 1e-4, 0.05, 0
 GRID_SD_FLOOR = (0.02, 0.5)  # ln-sharpness, DN8: rare content in a cell must not read as a local fault
 
 
+def window_null_sd(
+    rel: np.ndarray | float, z: np.ndarray | float, ref: np.ndarray | float = 1.0
+) -> np.ndarray:
+    """A window statistic's null sd recovered from what the window reports of it: its change ``rel`` relative to
+    the reference mean ``ref`` and the same change ``z`` in null sds, so sd = |rel * ref / z| (in the unit of
+    ``ref``; inf where z == 0, NaN where rel == z == 0). Shapes broadcast."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.abs(np.asarray(rel, float) * ref / np.asarray(z, float))
+
+
 class StatisticSpec(NamedTuple):
     """What one window statistic is: its name, its kind (``psi``, ``shift``, ``grid``, ``displacement``) and the
     per-frame scalar it watches (``shift.<scalar>`` only, else None)."""

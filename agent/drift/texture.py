@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from camdrift.agent.drift.statistics import window_null_sd
+
 LAPLACIAN_NOISE_GAIN = 20.0  # variance of the 4-neighbour Laplacian of unit white noise: 4 * 1 + 16
 
 
@@ -32,7 +34,7 @@ def edges_beyond_noise(
     ref = float(scalar_mean[i])
     if zs == 0.0 or rs == 0.0 or ref <= 0.0:
         return 0.0, 0.0
-    sd = abs(rs * ref / zs)  # the window's null sd of ln(1 + variance)
+    sd = float(window_null_sd(rs, zs, ref))  # of ln(1 + variance)
     ref_noise = float(scalar_mean[si["noise"]])
     pred = predicted_sharpness(
         ref, ref_noise, ref_noise * (1.0 + float(rel[si["noise"]])), 1.0 + float(rel[si["brightness"]])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from camdrift.agent.drift.statistics import WindowStats
+from camdrift.agent.drift.statistics import WindowStats, window_null_sd
 
 
 def tone_fit(ref_q: np.ndarray, cur_q: np.ndarray) -> tuple[float, float]:
@@ -28,8 +28,7 @@ def tone_fit_se(ref_q: np.ndarray, rel: np.ndarray, z: np.ndarray) -> tuple[floa
     """Standard errors (se_a, se_b) of :func:`tone_fit`'s (a, b) under the window's own null: each quantile's
     log-ratio has the sd |rel / z| (z is its shift in null sds); quantiles with no measured scale are left out.
     The fit is ordinary least squares, so its covariance is (X'X)^-1 X' S X (X'X)^-1 with S = diag(sd^2)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sd = np.abs(rel / z)
+    sd = window_null_sd(rel, z)
     ok = (ref_q > 2.0) & (ref_q < 250.0) & np.isfinite(sd)
     if ok.sum() < 3:
         return np.inf, np.inf
@@ -53,5 +52,5 @@ def colour_beyond_tone(
             out.append(z)
             continue
         predicted = float(np.expm1(b * np.log(ref)))
-        out.append(z * (rel - predicted) / rel)  # the same null sd: z / rel sds per unit of relative change
+        out.append((rel - predicted) / float(window_null_sd(rel, z)) * np.sign(z * rel))
     return out[0], out[1]

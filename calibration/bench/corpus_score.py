@@ -110,18 +110,15 @@ def published_shift(event: dict) -> tuple[float, float, float]:
     """(dx px, dy px, rotation deg CCW +) the event published for the camera move: the numbers' unrounded
     ``rotation_deg`` (clockwise +), else the camera cause's words (events from before it was published)."""
     n = event.get("numbers") or {}
+    dx, dy = float(n.get("shift_x_px", math.nan)), float(n.get("shift_y_px", math.nan))
     if "rotation_deg" in n:
-        return (
-            float(n.get("shift_x_px", math.nan)),
-            float(n.get("shift_y_px", math.nan)),
-            -float(n["rotation_deg"]),
-        )
+        return dx, dy, -float(n["rotation_deg"])
     rot = 0.0
     for c in event.get("causes") or ():
         m = _TURNED.search(c.get("text", "")) if c.get("code") == "camera_moved" else None
         if m:
             rot = float(m.group(1)) * (1.0 if m.group(2) == "anticlockwise" else -1.0)
-    return float(n.get("shift_x_px", math.nan)), float(n.get("shift_y_px", math.nan)), rot
+    return dx, dy, rot
 
 
 def score_change(events: tuple[dict, ...], clip: Clip, affected: int, size: tuple[int, int]) -> Change:

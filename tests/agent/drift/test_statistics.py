@@ -17,6 +17,7 @@ from camdrift.agent.drift.statistics import (
     mean_sd,
     phase_shift,
     statistic_names,
+    window_null_sd,
     window_statistics,
 )
 from camdrift.calibration.calibrate.thresholds import cusum_h
@@ -111,3 +112,13 @@ def test_mean_sd_of_an_ar1_series_matches_simulation() -> None:
     sim = x[: len(x) // n * n].reshape(-1, n).mean(axis=1).std()
     assert mean_sd(x.std(), acf, n) == pytest.approx(sim, rel=0.05)
     assert mean_sd(2.0, np.r_[1.0, np.zeros(10)], 16) == pytest.approx(0.5)
+
+
+def test_window_null_sd_is_recovered_from_the_reported_change():
+    """A window whose mean moved 6 % of a reference 2.0 and 3 null sds had a null sd of 0.04 (the reference's
+    unit), 0.02 in relative units; a statistic that did not move has no measured scale."""
+    assert window_null_sd(0.06, 3.0, 2.0) == pytest.approx(0.04)
+    assert window_null_sd(-0.06, -3.0) == pytest.approx(0.02)
+    sd = window_null_sd(np.array([0.1, 0.2, 0.0]), np.array([2.0, -4.0, 0.0]))
+    assert sd[:2] == pytest.approx([0.05, 0.05]) and np.isnan(sd[2])
+    assert np.isinf(window_null_sd(0.1, 0.0))
