@@ -176,6 +176,17 @@ class GroupState(NamedTuple):
     since: float | None = None
 
 
+class EpisodeState(NamedTuple):
+    """The open drift episode: its id, the stream time (s) it began, and the top cause of its latest event as
+    a code (``white_balance``...) and in plain words (the event's summary); cause and summary are None until
+    an event of the episode named one (after a restart, until the next ``drift.updated``)."""
+
+    id: str
+    since: float | None
+    cause: str | None = None
+    summary: str | None = None
+
+
 @dataclass(frozen=True)
 class State:
     """Where things stand, published retained on ``<prefix>/<camera>/state`` for late subscribers."""
@@ -188,10 +199,15 @@ class State:
     stream_time: float | None
     groups: tuple[GroupState, ...]
     baseline_id: str | None = None
+    episode: EpisodeState | None = None
 
     def __post_init__(self) -> None:
         validate_camera_id(self.camera_id)
         _frame(self.frame_index, self.stream_time)
+        if self.episode is not None:
+            episode = EpisodeState(*self.episode)
+            _opt_finite("episode.since", episode.since)
+            object.__setattr__(self, "episode", episode)
         groups = tuple(GroupState(*g) for g in self.groups)
         for g in groups:
             if g.verdict not in VERDICTS:
@@ -222,6 +238,7 @@ class State:
                 }
                 for g in self.groups
             },
+            "episode": None if self.episode is None else self.episode._asdict(),
         }
 
 
@@ -261,9 +278,16 @@ class Metrics:
             _opt_finite(f"threshold of group {g.group!r}", g.threshold)
         object.__setattr__(self, "groups", groups)
 
+    @property
+    def worst_ratio(self) -> float | None:
+        """The largest value / threshold over the groups with both (1.0: at its drift threshold); None if none."""
+        ratios = [g.value / g.threshold for g in self.groups if g.value is not None and g.threshold]
+        return max(ratios) if ratios else None
+
     def _body(self) -> dict[str, Any]:
         return {
             "period_s": self.period_s,
+            "worst_ratio": self.worst_ratio,
             "groups": {
                 g.group: {"statistic": g.statistic, "value": g.value, "threshold": g.threshold}
                 for g in self.groups

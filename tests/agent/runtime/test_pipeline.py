@@ -146,6 +146,30 @@ def test_frames_the_baseline_cannot_judge_are_refused_and_counted_by_reason(capl
     assert pipe.counters.analysed == 0 and sink.messages == []
 
 
+def test_the_retained_state_names_the_open_episode_and_its_top_cause(tmp_path: Path) -> None:
+    """A dashboard that connects late reads from the retained state alone what drifts, since when and why;
+    after a restart that restored the episode it says the episode is open, not a cause it has not read."""
+    pipe, sink = _pipeline()
+    for f in _frames()[: ONSET + 15]:
+        pipe.analyse(f)
+    started = next(e for e in sink.of(Event) if e.kind == "drift.started")
+    episode = sink.of(State)[-1].episode
+    assert episode is not None and episode.id == started.episode_id
+    assert episode.since == started.stream_time and episode.cause == "lighting" == started.causes[0].code
+    assert episode.summary == started.summary
+    assert sink.of(State)[0].episode is None
+    body = json.loads(json.dumps(sink.of(State)[-1]._body()))
+    assert body["episode"]["cause"] == "lighting" and body["overall"] == "drift"
+    path = tmp_path / "engine-state.npz"
+    pipe.save_state(str(path))
+    restarted, _ = _pipeline()
+    restarted.load_state(str(path))
+    assert restarted.state().episode == (started.episode_id, None, None, None)
+    metrics = pipe.metrics(10.0)
+    ratios = [g.value / g.threshold for g in metrics.groups if g.value is not None and g.threshold]
+    assert metrics.worst_ratio == max(ratios) and metrics.worst_ratio > 1.0
+
+
 def test_engine_state_survives_a_restart_and_a_bad_file_keeps_fresh_windows(tmp_path: Path) -> None:
     whole, _ = _pipeline()
     first, _ = _pipeline()
