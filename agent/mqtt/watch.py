@@ -1,8 +1,10 @@
 """``camdrift watch``: what the cameras' agents say on the broker, for people on the plant floor.
 
 Subscribes ``<prefix>/+/+`` (``--prefix`` may hold ``+`` levels; the default ``camdrift/+`` covers every site)
-and keeps one row per camera: availability, the drift verdict per feature group (from the retained ``state``),
-the last event and the baseline age (from the retained ``status``). On a terminal the table is redrawn in place
+and keeps one row per camera, within 120 columns: availability, the overall verdict, the open episode's top
+cause in plain words, for how long, its id, and the statistics that drift (all from the retained ``state``).
+``--camera`` shows one camera in detail: every statistic with its score as a multiple of its threshold, the
+last event and the baseline age. On a terminal the table is redrawn in place
 (plain ANSI, no curses); ``--json`` prints every message as one JSON line instead, for piping::
 
     camdrift watch --host mqtt.plant.local
@@ -28,6 +30,9 @@ from camdrift.agent.mqtt.tls import build_ssl_context, describe_connect_error
 from camdrift.agent.mqtt.topics import parse_topic, subscription, validate_camera_id, validate_prefix
 
 _CLEAR = "\x1b[H\x1b[2J"
+WIDTH = 120  # a terminal's columns the table keeps to
+OVERVIEW = ("CAMERA", "AVAILABILITY", "VERDICT", "CAUSE", "FOR", "EPISODE", "DRIFTING")
+_SHRINK = (0, 3, 6)  # CAMERA, CAUSE and DRIFTING give up characters to fit
 
 
 @dataclass
@@ -95,49 +100,119 @@ class Board:
                 row.last_event, row.last_event_at = doc, now
         return {"topic": topic, "camera": name, "kind": kind, "payload": doc}
 
-    def render(self, now: float) -> str:
-        header = ("CAMERA", "AVAILABILITY", "DRIFT STATE", "LAST EVENT", "BASELINE AGE", "SEEN")
-        lines = [header]
-        for name in sorted(self.rows):
-            row = self.rows[name]
-            groups = row.state.get("groups") or {}
-            state = " ".join(
-                f"{g}={'DRIFT' if v.get('verdict') == 'drift' else v.get('verdict', '?')}"
-                for g, v in sorted(groups.items())
-                if isinstance(v, dict)
-            )
-            if row.state and not state:
-                state = str(row.state.get("overall", "?"))
-            event = "-"
-            if row.last_event is not None:
-                e = row.last_event
-                group = f" {e['group']}" if e.get("group") else ""
-                event = f"{e.get('kind', '?')}{group} ({_age(now - row.last_event_at)} ago)"
-            baseline_age = row.status.get("baseline_age_s")
-            age = _age(None if baseline_age is None else baseline_age + now - row.status_at)
-            lines.append((name, row.availability, state or "-", event, age, f"{_age(now - row.seen_at)} ago"))
-        widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-        text = "\n".join(
-            "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines
-        )
+    def render(self, now: float, width: int = WIDTH) -> str:
+        """One row per camera, at most ``width`` columns: availability, overall verdict, the open episode's
+        top cause in plain words, for how long (stream time), its id, and only the statistics that drift."""
+        rows = [_overview(self.rows[name]) for name in sorted(self.rows)]
+        text = _table(OVERVIEW, rows, width, _SHRINK)
         if not self.rows:
             text += "\n(no camdrift agent has published under this prefix yet)"
         return text + "\n"
+
+    def render_camera(self, name: str, now: float, width: int = WIDTH) -> str:
+        """The detail of one camera: its row, then every statistic (verdict, score as a multiple of its drift
+        threshold, since when), the last event and the baseline age."""
+        row = self.rows.get(name)
+        if row is None:
+            return f"(camera {name} has not published under this prefix yet)\n"
+        lines = _table(OVERVIEW, [_overview(row)], width, _SHRINK).splitlines()
+        groups = row.state.get("groups") or {}
+        detail = [
+            (g, str(v.get("verdict", "?")), _ratio(v), _since(v.get("since"), row.state.get("stream_time")))
+            for g, v in sorted(groups.items(), key=lambda kv: (kv[1].get("verdict") != "drift", kv[0]))
+            if isinstance(v, dict)
+        ]
+        if detail:
+            lines += ["", _table(("STATISTIC", "VERDICT", "SCORE/THRESHOLD", "FOR"), detail, width, (0,))]
+        event = "-"
+        if row.last_event is not None:
+            e = row.last_event
+            event = f"{e.get('kind', '?')} {e.get('group') or ''} ({_age(now - row.last_event_at)} ago)"
+            event = f"{event}: {e.get('summary', '')}"
+        baseline_age = row.status.get("baseline_age_s")
+        age = _age(None if baseline_age is None else baseline_age + now - row.status_at)
+        lines += [
+            "",
+            _clip(f"last event: {event}", width),
+            f"baseline age: {age}; seen {_age(now - row.seen_at)} ago",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def _since(since: Any, now: Any) -> str:
+    """How long a verdict has held, in stream time (the frames' clock: right on replays as well)."""
+    if not isinstance(since, int | float) or not isinstance(now, int | float):
+        return "-"
+    return _age(now - since)
+
+
+def _ratio(group: dict[str, Any]) -> str:
+    score, threshold = group.get("score"), group.get("threshold")
+    if not isinstance(score, int | float) or not isinstance(threshold, int | float) or threshold <= 0:
+        return "-"
+    return f"{score / threshold:.2f}x"
+
+
+def _overview(row: CameraRow) -> tuple[str, ...]:
+    state = row.state
+    groups = {g: v for g, v in (state.get("groups") or {}).items() if isinstance(v, dict)}
+    drifting = [g for g, v in sorted(groups.items()) if v.get("verdict") == "drift"]
+    episode = state.get("episode") if isinstance(state.get("episode"), dict) else None
+    cause = since = ident = "-"
+    if episode is not None:
+        cause = str(episode.get("summary") or episode.get("cause") or "not named yet").split(";")[0]
+        since = _since(episode.get("since"), state.get("stream_time"))
+        ident = str(episode.get("id") or "-")
+    verdict = str(state.get("overall", "-")) if state else "-"
+    return (
+        row.name,
+        row.availability,
+        verdict.upper() if verdict == "drift" else verdict,
+        cause,
+        since,
+        ident,
+        ", ".join(drifting) or "-",
+    )
+
+
+def _table(
+    header: tuple[str, ...], rows: list[tuple[str, ...]], width: int, flexible: tuple[int, ...]
+) -> str:
+    """Columns two spaces apart within ``width``: while too wide, the widest of the ``flexible`` columns gives
+    up a character (never below its header or 8), its cells cut with an ellipsis."""
+    lines = [header, *rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    floors = {i: max(len(header[i]), 8) for i in flexible}
+    excess = sum(widths) + 2 * (len(widths) - 1) - width
+    while excess > 0:
+        shrinkable = [i for i in flexible if widths[i] > floors[i]]
+        if not shrinkable:
+            break
+        widths[max(shrinkable, key=lambda i: widths[i])] -= 1
+        excess -= 1
+    return "\n".join(
+        "  ".join(_clip(cell, w).ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()[:width]
+        for line in lines
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "watch",
         help="show the cameras' availability and drift state from the MQTT broker",
-        description="Live table of cameras (availability, drift state per group, last event, baseline age) "
-        "from the MQTT broker, or JSON lines with --json.",
+        description="Live table of cameras (availability, verdict, top cause, for how long, episode, the "
+        "statistics that drift) from the MQTT broker; --camera X for one camera's detail; JSON lines with --json.",
     )
     p.add_argument("--host", required=True, help="MQTT broker host name or address")
     p.add_argument("--port", type=int, default=None, help="broker port (default 1883, or 8883 with --tls-ca)")
     p.add_argument(
         "--prefix", default="camdrift/+", help="topic prefix; '+' levels allowed (default camdrift/+)"
     )
-    p.add_argument("--camera", default=None, help="show only this camera id")
+    p.add_argument("--camera", default=None, help="show this camera id in detail (every statistic)")
     p.add_argument("--json", action="store_true", help="print every message as one JSON line")
     p.add_argument("--once", action="store_true", help="collect the retained messages, print once, exit")
     p.add_argument("--duration", type=float, default=None, help="exit after this many seconds")
@@ -200,6 +275,14 @@ def _client(settings: MqttSettings, password: str | None) -> mqtt.Client:
     return client
 
 
+def _render(board: Board, args: argparse.Namespace, now: float) -> str:
+    """The overview, or with ``--camera`` that camera's detail (the only one subscribed)."""
+    if args.camera is None:
+        return board.render(now)
+    names = sorted(board.rows)
+    return board.render_camera(names[0], now) if names else board.render(now)
+
+
 def _show(args: argparse.Namespace, board: Board, inbox: queue.Queue, out: TextIO) -> int:
     live_table = not args.json and not args.once and out.isatty()
     start = time.monotonic()
@@ -230,10 +313,10 @@ def _show(args: argparse.Namespace, board: Board, inbox: queue.Queue, out: TextI
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 out.flush()
         if live_table and (dirty and time.monotonic() - drawn >= 0.5 or time.monotonic() - drawn >= 5.0):
-            out.write(_CLEAR + board.render(time.monotonic()))
+            out.write(_CLEAR + _render(board, args, time.monotonic()))
             out.flush()
             drawn, dirty = time.monotonic(), False
     if not args.json:
-        out.write((_CLEAR if live_table else "") + board.render(time.monotonic()))
+        out.write((_CLEAR if live_table else "") + _render(board, args, time.monotonic()))
         out.flush()
     return 0

@@ -22,10 +22,21 @@ import sys
 import time
 from pathlib import Path
 
+from camdrift.agent.drift.features import SCALARS
+from camdrift.agent.drift.statistics import statistic_names
 from camdrift.agent.mqtt.outbox import Outbox
 from camdrift.agent.mqtt.settings import MqttSettings
 from camdrift.agent.mqtt.sink import MqttSink
-from camdrift.agent.output.events import Event, GroupMetric, GroupState, Metrics, Sequencer, State, Status
+from camdrift.agent.output.events import (
+    EpisodeState,
+    Event,
+    GroupMetric,
+    GroupState,
+    Metrics,
+    Sequencer,
+    State,
+    Status,
+)
 
 PATH_FIELDS = ("password_file", "tls_ca", "tls_cert", "tls_key", "tls_key_password_file")
 
@@ -42,14 +53,23 @@ class RecordingSequencer(Sequencer):
 
 
 def _state(camera: str, frame: int, score: float) -> State:
+    """A state as the agent publishes it: every statistic of the engine, brightness drifting in episode
+    ep-1 since stream time 12 s with its cause named, the rest ok."""
+    names = statistic_names(SCALARS) + tuple(f"cusum.{s}" for s in SCALARS)
+    drifting = {"shift.brightness", "psi.luma"}
     return State(
         camera_id=camera,
         frame_index=frame,
         stream_time=float(frame),
         baseline_id="bl-1",
-        groups=(
-            GroupState("exposure", "drift", "ep-1", score, 0.2, 12.0),
-            GroupState("focus", "ok", None, 0.01, 0.2, 0.0),
+        groups=tuple(
+            GroupState(n, "drift", "ep-1", score, 0.2, 12.0)
+            if n in drifting
+            else GroupState(n, "ok", None, 0.01, 0.2, 0.0)
+            for n in names
+        ),
+        episode=EpisodeState(
+            "ep-1", 12.0, "lighting", "lighting changed: brightness -15 % (light or exposure)"
         ),
     )
 

@@ -97,7 +97,7 @@ def test_a_full_outbox_during_an_outage_keeps_the_current_state_for_the_broker(
     poll_info(pub, lambda i: i["connected"] and i["pending"] == 0, timeout=10)
     retained = _retained(broker.port)
     assert retained["state"].doc["event_id"] == current
-    assert retained["state"].doc["groups"]["exposure"]["score"] == 0.9
+    assert retained["state"].doc["groups"]["shift.brightness"]["score"] == 0.9
     assert retained["status"].doc["event_id"] == status
 
 

@@ -59,15 +59,36 @@ def test_watch_shows_two_agents_publishing_at_once(
     got = [r["payload"]["event_id"] for r in records if r["kind"] == "events"]
     assert got == ids["plant-2/cam-b"]
 
-    # The table, once: one row per camera with availability, drift per group, baseline age.
+    # The table, once: one row per camera within 120 columns, the drifting statistics only.
     table = _watch("--host", "127.0.0.1", "--port", str(broker.port), "--once")
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
-    assert lines[0].split()[:2] == ["CAMERA", "AVAILABILITY"]
+    assert lines[0].split() == ["CAMERA", "AVAILABILITY", "VERDICT", "CAUSE", "FOR", "EPISODE", "DRIFTING"]
+    assert max(map(len, lines)) <= 120
     rows = {line.split()[0]: line for line in lines[1:]}
     assert set(rows) == {"plant-1/cam-a", "plant-2/cam-b"}
     for row in rows.values():
-        assert " online " in row and "exposure=DRIFT focus=ok" in row and "1.0h" in row
+        assert " online " in row and " DRIFT " in row and "lighting changed" in row and " ep-1 " in row
+        assert row.rstrip().endswith("psi.luma, shift.brightness") and "shift.noise" not in row
+
+    # One camera in detail: every statistic, drifting first, with its score over its threshold.
+    detail = _watch(
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(broker.port),
+        "--prefix",
+        "camdrift/plant-1",
+        "--camera",
+        "cam-a",
+        "--once",
+    )
+    assert detail.returncode == 0, detail.stderr
+    text = detail.stdout.splitlines()
+    assert max(map(len, text)) <= 120
+    stats = text[text.index(next(line for line in text if line.startswith("STATISTIC"))) + 1 :]
+    assert stats[0].split()[:3] == ["psi.luma", "drift", "1.55x"] and stats[2].split()[1] == "ok"
+    assert any(line.startswith("baseline age: 1.0h") for line in text)
 
     # --camera and a fixed prefix narrow it down.
     one = _watch(
@@ -101,21 +122,31 @@ def test_board_renders_rows_from_messages() -> None:
     assert board.update("other/topic", b"x", 0.0) is None
     board.update("camdrift/p1/cam-1/availability", b"online", 0.0)
     board.update("camdrift/p1/cam-1/status", json.dumps({"baseline_age_s": 7200.0}).encode(), 0.0)
-    board.update(
-        "camdrift/p1/cam-1/state",
-        json.dumps(
-            {
-                "overall": "drift",
-                "groups": {"exposure": {"verdict": "drift"}, "noise": {"verdict": "warming_up"}},
-            }
-        ).encode(),
-        0.0,
-    )
+    groups = {f"cusum.statistic_{k}": {"verdict": "ok"} for k in range(30)}
+    groups["shift.brightness"] = {"verdict": "drift", "score": 6.0, "threshold": 4.0, "since": 100.0}
+    groups["psi.luma"] = {"verdict": "warming_up"}
+    episode = {
+        "id": "a1b2c3d4",
+        "since": 100.0,
+        "cause": "lighting",
+        "summary": "lighting changed: -15 %; or x",
+    }
+    state = {"overall": "drift", "stream_time": 190.0, "groups": groups, "episode": episode}
+    board.update("camdrift/p1/cam-1/state", json.dumps(state).encode(), 0.0)
     board.update(
         "camdrift/p1/cam-1/events", json.dumps({"kind": "drift.started", "group": "exposure"}).encode(), 10.0
     )
     assert board.update("camdrift/p1/cam-1/metrics", b"not json", 10.0)["error"] == "payload is not JSON"
-    text = board.render(70.0)
-    row = text.splitlines()[1]
-    assert row.split()[:3] == ["p1/cam-1", "online", "exposure=DRIFT"]
-    assert "noise=warming_up" in row and "drift.started exposure (1.0m ago)" in row and "2.0h" in row
+    board.update("camdrift/p2/" + "c" * 60 + "/availability", b"offline", 0.0)
+    lines = board.render(70.0).splitlines()
+    assert max(map(len, lines)) <= 120 and len(lines) == 3
+    row = lines[1]
+    assert row.split()[:3] == ["p1/cam-1", "online", "DRIFT"]
+    assert "lighting changed: -15 %" in row and "or x" not in row and " 1.5m " in row and "a1b2c3d4" in row
+    assert row.rstrip().endswith("shift.brightness") and "cusum" not in row
+    assert lines[2].split()[1:3] == ["offline", "-"] and "…" in lines[2]  # a long name is cut to fit
+    detail = board.render_camera("p1/cam-1", 70.0).splitlines()
+    first = detail.index(next(line for line in detail if line.startswith("STATISTIC"))) + 1
+    assert detail[first].split() == ["shift.brightness", "drift", "1.50x", "1.5m"]
+    assert "drift.started exposure (1.0m ago)" in "\n".join(detail) and "baseline age: 2.0h" in detail[-1]
+    assert "has not published" in board.render_camera("p9/none", 70.0)
