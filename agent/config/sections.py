@@ -109,6 +109,14 @@ class SinksConfig(ConfigSection):
 
 
 @dataclass(frozen=True)
+class HomeAssistantConfig(ConfigSection):
+    """``[mqtt.homeassistant]``: Home Assistant MQTT discovery, off by default."""
+
+    enabled: bool = False
+    prefix: str = checked(via_topics("validate_prefix"), "homeassistant")  # Home Assistant's discovery prefix
+
+
+@dataclass(frozen=True)
 class MqttConfig(ConfigSection):
     """The ``[mqtt]`` section; ``host`` unset means MQTT is off. The MQTT sink may add fields here."""
 
@@ -134,6 +142,7 @@ class MqttConfig(ConfigSection):
     reconnect_max_s: float = checked(in_range(0, 3600, lo_open=True, floor=1e-3), 4.0)
     outbox_max_rows: int = checked(in_range(1, 10**9), 100_000)
     outbox_max_bytes: int = checked(in_range(1 << 16, 1 << 40), 64 << 20)
+    homeassistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
 
     def problems(self) -> list[tuple[str, str]]:
         out = []

@@ -68,7 +68,8 @@ class Connection:
     """The paho client of one camera and what its callbacks report: connected, acknowledgements, errors.
 
     ``on_connected(since)`` is called when the broker accepts a connection (``since``: ``clock()`` then);
-    ``queued()`` says how many messages wait (for the log). ``stopping`` is the sink's stop request: a
+    ``queued()`` says how many messages wait (for the log); ``on_message(client, message)``, if given, gets every
+    message of the connection's subscriptions. ``stopping`` is the sink's stop request: a
     connection that ends while it is set is not an error.
     """
 
@@ -83,6 +84,7 @@ class Connection:
         clock: Callable[[], float],
         on_connected: Callable[[float], None],
         queued: Callable[[], int],
+        on_message: Callable[[mqtt.Client, mqtt.MQTTMessage], None] | None = None,
     ) -> None:
         self._settings = settings
         self._client_id = client_id
@@ -92,6 +94,7 @@ class Connection:
         self._clock = clock
         self._on_connected = on_connected
         self._queued = queued
+        self._on_message = on_message
         self._client: mqtt.Client | None = None
         self._connected = threading.Event()
         self._acked: list[tuple[int, bool]] = []  # (mid, rejected) from on_publish, settled by the thread
@@ -189,6 +192,9 @@ class Connection:
         client.on_connect = self._guard("on_connect", self._on_connect)
         client.on_disconnect = self._guard("on_disconnect", self._on_disconnect)
         client.on_publish = self._guard("on_publish", self._on_publish)
+        if self._on_message is not None:  # a subscriber (Home Assistant's birth message)
+            on_message = self._on_message
+            client.on_message = self._guard("on_message", lambda c, userdata, msg: on_message(c, msg))
         if s.use_tls:
             client.tls_set_context(build_ssl_context(s))
         self._client = client

@@ -37,7 +37,8 @@ class MqttSettings:
     lifetime of a metrics message (older ones are discarded from the outbox, and MQTT 5 brokers expire them).
     Reconnect attempts back off from ``reconnect_min_s``, doubling up to ``reconnect_max_s``, each wait drawn
     at random from [half, all] of the current step (jitter), so the agent is back at most ``reconnect_max_s``
-    (plus the attempt itself) after the broker returns.
+    (plus the attempt itself) after the broker returns. ``homeassistant`` turns Home Assistant discovery on under
+    ``homeassistant_prefix`` (:mod:`camdrift.agent.mqtt.homeassistant`).
     """
 
     host: str
@@ -60,6 +61,8 @@ class MqttSettings:
     reconnect_max_s: float = 4.0
     inflight: int = 20
     metrics_expiry_s: float = 600.0
+    homeassistant: bool = False
+    homeassistant_prefix: str = "homeassistant"
 
     def __post_init__(self) -> None:
         if not self.host or any(c.isspace() for c in self.host):
@@ -67,6 +70,7 @@ class MqttSettings:
         if self.port is not None and not 1 <= self.port <= 65535:
             raise ValueError(f"mqtt port must be 1..65535, got {self.port}")
         validate_prefix(self.prefix)
+        validate_prefix(self.homeassistant_prefix)
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"mqtt protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
         if self.keepalive_s < 5:

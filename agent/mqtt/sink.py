@@ -16,7 +16,8 @@ the old TCP connection open, the restarted agent takes the session over: the bro
 once, before the new birth set, instead of ~1.5 keepalives later over the live agent.
 
 On every accepted connection the birth set goes out: ``online``, then the newest status and state (see
-:mod:`camdrift.agent.mqtt.availability`). The thread calls ``connect()`` itself (the exception says what went
+:mod:`camdrift.agent.mqtt.availability`), then Home Assistant's discovery configs when enabled
+(:mod:`camdrift.agent.mqtt.homeassistant`). The thread calls ``connect()`` itself (the exception says what went
 wrong) and backs off between attempts, doubling from ``reconnect_min_s`` to ``reconnect_max_s`` with jitter
 (:func:`~camdrift.agent.mqtt.settings.backoff_delays`; back to the minimum after an accepted connection).
 An exception in a callback or in the thread is caught, logged, counted, makes :attr:`MqttSink.healthy` false
@@ -36,6 +37,7 @@ import paho.mqtt.client as mqtt
 from camdrift.agent.mqtt.availability import Availability, LatestCopies
 from camdrift.agent.mqtt.connection import Connection, Health
 from camdrift.agent.mqtt.delivery import Delivery
+from camdrift.agent.mqtt.homeassistant import Discovery
 from camdrift.agent.mqtt.outbox import Outbox
 from camdrift.agent.mqtt.settings import MqttSettings, backoff_delays, default_client_id
 from camdrift.agent.mqtt.topics import topic, validate_camera_id
@@ -87,6 +89,7 @@ class MqttSink:
         self._drain_s = 0.0
         self._health = Health()
         self._delivery = Delivery(outbox, settings, self.camera_id, clock)
+        self._discovery = Discovery(settings, self.camera_id)
         self._connection = Connection(
             settings,
             self.client_id,
@@ -96,6 +99,7 @@ class MqttSink:
             clock=clock,
             on_connected=self._delivery.new_connection,
             queued=lambda: outbox.pending,
+            on_message=self._discovery.message,
         )
 
     # -- the daemon's side ----------------------------------------------------------------------------------
@@ -223,6 +227,7 @@ class MqttSink:
             if connection.connected and not accepted:  # CONNACK: "online" went out; the rest of the birth set
                 accepted = True
                 self._delivery.birth(client, self._latest)
+                self._discovery.connected(client, client.subscribe)
             if rc != mqtt.MQTT_ERR_SUCCESS or connection.reset_requested:
                 connection.lost(rc)
                 self._delivery.connection_lost()

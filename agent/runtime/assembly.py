@@ -275,6 +275,8 @@ def mqtt_sinks(cfg: Config, paths: AgentPaths, sequencer: Sequencer) -> list[Sin
         tls_key=Path(m.tls_key) if m.tls_key else None,
         tls_key_password_file=Path(m.tls_key_password_file) if m.tls_key_password_file else None,
         tls_verify_hostname=not m.tls_insecure,
+        homeassistant=m.homeassistant.enabled,
+        homeassistant_prefix=m.homeassistant.prefix,
     )
     outbox = Outbox(paths.outbox, max_rows=m.outbox_max_rows, max_bytes=m.outbox_max_bytes)
     sink = MqttSink(settings, cfg.camera.id, outbox, sequencer)

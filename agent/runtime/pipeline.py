@@ -35,6 +35,7 @@ from camdrift.agent.output.events import (
 from camdrift.agent.output.evidence import EvidenceSpool
 from camdrift.agent.output.sinks import Sink
 from camdrift.agent.reference.baseline import Baseline, BaselineError
+from camdrift.agent.runtime.episode_headline import EpisodeHeadline
 
 log = logging.getLogger("camdrift.agent")
 
@@ -96,7 +97,7 @@ class Pipeline:
         self._wall = wall_clock
         self._verdicts: tuple[bool, tuple[tuple[str, str], ...], EpisodeState | None] | None = None
         self._since: dict[str, float] = {}
-        self._episode: EpisodeState | None = None  # the open episode as its events told it
+        self._headline = EpisodeHeadline()
         self.last_frame: Frame | None = None
 
     def carry_over(self, old: Pipeline, *, keep_windows: bool = False) -> None:
@@ -105,7 +106,7 @@ class Pipeline:
         self.counters = old.counters
         self._since = old._since
         self._verdicts = old._verdicts
-        self._episode = old._episode
+        self._headline = old._headline
         self.last_frame = old.last_frame
         self._recent = old._recent
         if keep_windows:
@@ -170,7 +171,7 @@ class Pipeline:
         self.last_frame = frame
         for d in decisions:
             event = self._event(d, frame)
-            self._note_episode(d, event)
+            self._headline.update(d, event)
             self.publish(event)
         self._publish_state_if_changed(frame)
         return decisions
@@ -220,25 +221,6 @@ class Pipeline:
             evidence_id=evidence_id,
         )
 
-    def _note_episode(self, d: Decision, event: Event) -> None:
-        """Keeps the open episode's headline for the retained state: when it began and its latest top cause."""
-        if d.kind == "drift.ended":
-            self._episode = None
-        elif d.kind in ("drift.started", "drift.updated") and d.episode_id:
-            old = self._episode if self._episode is not None and self._episode.id == d.episode_id else None
-            since = old.since if old is not None else (d.stream_time if d.kind == "drift.started" else None)
-            cause = event.causes[0].code if event.causes else None
-            self._episode = EpisodeState(d.episode_id, since, cause, event.summary)
-
-    def episode(self, snapshot: EngineSnapshot) -> EpisodeState | None:
-        """The open episode: as its events told it, or (restored after a restart, no event of it seen yet)
-        its id alone."""
-        if not snapshot.episode_id:
-            return None
-        if self._episode is not None and self._episode.id == snapshot.episode_id:
-            return self._episode
-        return EpisodeState(snapshot.episode_id, None)
-
     def _capture(self, d: Decision, numbers: dict[str, float], causes: tuple[Cause, ...]) -> str | None:
         spool = self.evidence
         if spool is None or not spool.due(d.episode_id, d.stream_time):
@@ -286,15 +268,14 @@ class Pipeline:
         )
 
     def state(self, snapshot: EngineSnapshot | None = None) -> State:
-        f = self.last_frame
-        snap = self.engine.snapshot() if snapshot is None else snapshot
+        f, snap = self.last_frame, snapshot or self.engine.snapshot()
         return State(
             camera_id=self.camera_id,
             frame_index=None if f is None else f.frame_index,
             stream_time=None if f is None else f.stream_time,
             groups=self.group_states(snap),
             baseline_id=self.baseline_id,
-            episode=self.episode(snap),
+            episode=self._headline.state(snap),
         )
 
     def metrics(self, period_s: float) -> Metrics:
@@ -312,7 +293,11 @@ class Pipeline:
 
     def _publish_state_if_changed(self, frame: Frame) -> None:
         snap = self.engine.snapshot()
-        key = (not snap.window_full, tuple((s.name, s.verdict) for s in snap.statistics), self.episode(snap))
+        key = (
+            not snap.window_full,
+            tuple((s.name, s.verdict) for s in snap.statistics),
+            self._headline.state(snap),
+        )
         if key == self._verdicts:
             return
         before = dict(self._verdicts[1]) if self._verdicts else {}
