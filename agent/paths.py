@@ -21,6 +21,7 @@ class AgentPaths(NamedTuple):
     baseline: Path
     engine_state: Path
     engine_state_source: Path
+    acknowledged: Path  # the episode an operator acknowledged (agent/runtime/commands.py)
     outbox: Path
     evidence: Path
     mqtt_password_credential: Path | None
@@ -41,6 +42,7 @@ def agent_paths(config: Config, environ: Mapping[str, str] | None = None) -> Age
         baseline=Path(config.baseline.path) if config.baseline.path else state / "baselines" / "baseline.npz",
         engine_state=state / "engine-state.npz",
         engine_state_source=state / "engine-state.source.json",
+        acknowledged=state / "acknowledged.json",
         outbox=state / "outbox.sqlite",
         evidence=Path(config.evidence.dir) if config.evidence.dir else state / "evidence",
         mqtt_password_credential=credential if credential is not None and credential.exists() else None,

@@ -142,6 +142,7 @@ class MqttConfig(ConfigSection):
     reconnect_max_s: float = checked(in_range(0, 3600, lo_open=True, floor=1e-3), 4.0)
     outbox_max_rows: int = checked(in_range(1, 10**9), 100_000)
     outbox_max_bytes: int = checked(in_range(1 << 16, 1 << 40), 64 << 20)
+    commands: bool = True  # listen on <prefix>/<camera>/command (refresh, capture, ack)
     homeassistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
 
     def problems(self) -> list[tuple[str, str]]:

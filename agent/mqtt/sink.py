@@ -17,7 +17,8 @@ once, before the new birth set, instead of ~1.5 keepalives later over the live a
 
 On every accepted connection the birth set goes out: ``online``, then the newest status and state (see
 :mod:`camdrift.agent.mqtt.availability`), then Home Assistant's discovery configs when enabled
-(:mod:`camdrift.agent.mqtt.homeassistant`). The thread calls ``connect()`` itself (the exception says what went
+(:mod:`camdrift.agent.mqtt.homeassistant`). The sink subscribes to its camera's command topic and holds the
+requests for the daemon's loop in :attr:`MqttSink.commands` (:mod:`camdrift.agent.mqtt.commands`). The thread calls ``connect()`` itself (the exception says what went
 wrong) and backs off between attempts, doubling from ``reconnect_min_s`` to ``reconnect_max_s`` with jitter
 (:func:`~camdrift.agent.mqtt.settings.backoff_delays`; back to the minimum after an accepted connection).
 An exception in a callback or in the thread is caught, logged, counted, makes :attr:`MqttSink.healthy` false
@@ -35,6 +36,7 @@ from collections.abc import Callable, Iterator
 import paho.mqtt.client as mqtt
 
 from camdrift.agent.mqtt.availability import Availability, LatestCopies
+from camdrift.agent.mqtt.commands import CommandDesk
 from camdrift.agent.mqtt.connection import Connection, Health
 from camdrift.agent.mqtt.delivery import Delivery
 from camdrift.agent.mqtt.homeassistant import Discovery
@@ -86,10 +88,16 @@ class MqttSink:
         self._latest = LatestCopies()
         self._thread: threading.Thread | None = None
         self._stop_requested = threading.Event()
+        self._rebirth = threading.Event()
         self._drain_s = 0.0
         self._health = Health()
         self._delivery = Delivery(outbox, settings, self.camera_id, clock)
         self._discovery = Discovery(settings, self.camera_id)
+        self.commands = (
+            CommandDesk(topic(settings.prefix, self.camera_id, "command"), self.camera_id)
+            if settings.commands
+            else None
+        )
         self._connection = Connection(
             settings,
             self.client_id,
@@ -99,7 +107,7 @@ class MqttSink:
             clock=clock,
             on_connected=self._delivery.new_connection,
             queued=lambda: outbox.pending,
-            on_message=self._discovery.message,
+            on_message=self._on_message,
         )
 
     # -- the daemon's side ----------------------------------------------------------------------------------
@@ -131,6 +139,11 @@ class MqttSink:
         if retain:
             self._latest.record(name, payload, kind, self._clock())
         return row
+
+    def rebirth(self) -> None:
+        """Publish ``online`` and Home Assistant's configs again at the next turn of the connection thread (the
+        ``refresh`` command; the status and state go out through :meth:`send` as usual)."""
+        self._rebirth.set()
 
     def stop(self, drain_s: float = 5.0, timeout_s: float = 10.0) -> None:
         """Stop cleanly: deliver what is queued for up to ``drain_s``, publish ``offline``, disconnect.
@@ -228,6 +241,8 @@ class MqttSink:
                 accepted = True
                 self._delivery.birth(client, self._latest)
                 self._discovery.connected(client, client.subscribe)
+                if self.commands is not None:
+                    client.subscribe(self.commands.topic, qos=1)
             if rc != mqtt.MQTT_ERR_SUCCESS or connection.reset_requested:
                 connection.lost(rc)
                 self._delivery.connection_lost()
@@ -238,6 +253,19 @@ class MqttSink:
                 self._close(client)
                 return accepted
             self._delivery.pump(client)
+            if self._rebirth.is_set():
+                self._rebirth.clear()
+                self._availability.online(client)
+                self._discovery.publish(client)
+            if self.commands is not None:
+                self.commands.flush(client)
+
+    def _on_message(self, client: mqtt.Client, msg: mqtt.MQTTMessage) -> None:
+        """A message of a subscription: a command for this camera, or Home Assistant's status."""
+        if self.commands is not None and msg.topic == self.commands.topic:
+            self.commands.receive(msg.payload)
+        else:
+            self._discovery.message(client, msg)
 
     def _close(self, client: mqtt.Client) -> None:
         """Drain the outbox for up to ``drain_s``, say ``offline``, disconnect cleanly."""

@@ -7,13 +7,15 @@ Layout (per camera, under a configurable prefix, default ``camdrift/<site>``)::
     <prefix>/<camera>/state          retained JSON (camdrift.state/1), QoS 1
     <prefix>/<camera>/events         JSON (camdrift.event/1), QoS 1, not retained
     <prefix>/<camera>/metrics        JSON (camdrift.metrics/1), QoS 0, not retained
+    <prefix>/<camera>/command        JSON (camdrift.command/1) from operators, read by the agent
+    <prefix>/<camera>/command/reply  JSON (camdrift.command_reply/1), QoS 1, not retained
 """
 
 from __future__ import annotations
 
 import re
 
-KINDS: tuple[str, ...] = ("availability", "status", "state", "events", "metrics")
+KINDS: tuple[str, ...] = ("availability", "status", "state", "events", "metrics", "command")
 
 # Camera ids become one topic level and appear in dashboards and entity ids (Home Assistant, Node-RED), so
 # they are kept to a conservative character set rather than "anything without a slash".

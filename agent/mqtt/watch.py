@@ -166,7 +166,7 @@ def _overview(row: CameraRow) -> tuple[str, ...]:
     if episode is not None:
         cause = str(episode.get("summary") or episode.get("cause") or "not named yet").split(";")[0]
         since = _since(episode.get("since"), state.get("stream_time"))
-        ident = str(episode.get("id") or "-")
+        ident = str(episode.get("id") or "-") + (" (ack)" if episode.get("acknowledged") is True else "")
     verdict = str(state.get("overall", "-")) if state else "-"
     return (
         row.name,

@@ -179,12 +179,14 @@ class GroupState(NamedTuple):
 class EpisodeState(NamedTuple):
     """The open drift episode: its id, the stream time (s) it began, and the top cause of its latest event as
     a code (``white_balance``...) and in plain words (the event's summary); cause and summary are None until
-    an event of the episode named one (after a restart, until the next ``drift.updated``)."""
+    an event of the episode named one (after a restart, until the next ``drift.updated``); acknowledged: an
+    operator acknowledged it (the ``ack`` command)."""
 
     id: str
     since: float | None
     cause: str | None = None
     summary: str | None = None
+    acknowledged: bool = False
 
 
 @dataclass(frozen=True)

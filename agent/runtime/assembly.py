@@ -277,6 +277,7 @@ def mqtt_sinks(cfg: Config, paths: AgentPaths, sequencer: Sequencer) -> list[Sin
         tls_verify_hostname=not m.tls_insecure,
         homeassistant=m.homeassistant.enabled,
         homeassistant_prefix=m.homeassistant.prefix,
+        commands=m.commands,
     )
     outbox = Outbox(paths.outbox, max_rows=m.outbox_max_rows, max_bytes=m.outbox_max_bytes)
     sink = MqttSink(settings, cfg.camera.id, outbox, sequencer)

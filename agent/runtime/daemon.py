@@ -45,6 +45,7 @@ from camdrift.agent.runtime.assembly import (
     for_reload,
     open_frames,
 )
+from camdrift.agent.runtime.commands import CommandRunner
 from camdrift.agent.runtime.continuity import StreamTimeline, record_state_source, source_identity
 from camdrift.agent.runtime.notices import (
     agent_event,
@@ -57,7 +58,7 @@ from camdrift.agent.runtime.notices import (
 from camdrift.agent.runtime.notify import Notifier
 from camdrift.agent.runtime.pipeline import Pipeline
 from camdrift.agent.runtime.preflight import preflight
-from camdrift.agent.runtime.status import Every, StatusBoard, agent_version, config_hash, first_frame_note
+from camdrift.agent.runtime.status import Every, StatusBoard, agent_version, config_hash
 from camdrift.agent.sources.base import FrameSource
 from camdrift.agent.sources.reopen import ReopeningSource
 from camdrift.agent.sources.uri import is_replay
@@ -117,6 +118,7 @@ class Daemon:
         self._ping = Every(self.notifier.watchdog_interval or 1.0)  # watchdog ping and STATUS line
         self._status_due = Every(STATUS_PERIOD_S)
         self._metrics_due = Every(METRICS_PERIOD_S)
+        self.commands = CommandRunner(self.paths.acknowledged, self._publish_status, wall_clock)
 
     @property
     def config(self) -> Config:
@@ -167,6 +169,7 @@ class Daemon:
             if isinstance(exc, StartupError):
                 raise
             raise StartupError(f"cannot set up the sinks or the evidence spool: {exc}") from None
+        self.commands.restore(self.parts)
         self.source = open_frames(cfg, self._given_source)
         self.parts.sampler.follow(self.source.set_request_interval)  # before the first read
         self._event("baseline.loaded", _loaded(baseline, self.paths.baseline))
@@ -226,8 +229,6 @@ class Daemon:
             if self.board.frame_refused(str(exc)):
                 self._rejected(f"baseline {p.baseline_id} refuses the frames: {exc}", frame)
             return
-        if self.board.frames_analysed == 0:
-            log.info("first frame analysed %s", first_frame_note())
         if self.board.frame_analysed():
             log.info("frames are analysed again against baseline %s", p.baseline_id)
             self._publish_status()
@@ -325,6 +326,7 @@ class Daemon:
             self.notifier.status(self.board.line(self.parts, self.source.describe()))
         if self._status_due.due(now):
             self._publish_status()
+        self.commands.take_and_run(self.parts)
         p = self.parts.pipeline
         if self._metrics_due.due(now) and p.has_scored:  # the period runs on before the first score too
             p.publish(p.metrics(METRICS_PERIOD_S))

@@ -13,6 +13,7 @@ class EpisodeHeadline:
 
     def __init__(self) -> None:
         self.current: EpisodeState | None = None
+        self.acknowledged: str | None = None  # the episode an operator acknowledged (it stays until it ends)
 
     def update(self, decision: Decision, event: Event) -> None:
         """``event`` was published for ``decision``: an episode began, moved on, or ended."""
@@ -30,6 +31,7 @@ class EpisodeHeadline:
         yet) its id alone, never a cause this process has not read."""
         if not snapshot.episode_id:
             return None
+        acked = self.acknowledged == snapshot.episode_id
         if self.current is not None and self.current.id == snapshot.episode_id:
-            return self.current
-        return EpisodeState(snapshot.episode_id, None)
+            return self.current._replace(acknowledged=acked)
+        return EpisodeState(snapshot.episode_id, None, acknowledged=acked)

@@ -97,7 +97,7 @@ class Pipeline:
         self._wall = wall_clock
         self._verdicts: tuple[bool, tuple[tuple[str, str], ...], EpisodeState | None] | None = None
         self._since: dict[str, float] = {}
-        self._headline = EpisodeHeadline()
+        self.headline = EpisodeHeadline()
         self.last_frame: Frame | None = None
 
     def carry_over(self, old: Pipeline, *, keep_windows: bool = False) -> None:
@@ -106,7 +106,7 @@ class Pipeline:
         self.counters = old.counters
         self._since = old._since
         self._verdicts = old._verdicts
-        self._headline = old._headline
+        self.headline = old.headline
         self.last_frame = old.last_frame
         self._recent = old._recent
         if keep_windows:
@@ -171,7 +171,7 @@ class Pipeline:
         self.last_frame = frame
         for d in decisions:
             event = self._event(d, frame)
-            self._headline.update(d, event)
+            self.headline.update(d, event)
             self.publish(event)
         self._publish_state_if_changed(frame)
         return decisions
@@ -275,7 +275,7 @@ class Pipeline:
             stream_time=None if f is None else f.stream_time,
             groups=self.group_states(snap),
             baseline_id=self.baseline_id,
-            episode=self._headline.state(snap),
+            episode=self.headline.state(snap),
         )
 
     def metrics(self, period_s: float) -> Metrics:
@@ -296,7 +296,7 @@ class Pipeline:
         key = (
             not snap.window_full,
             tuple((s.name, s.verdict) for s in snap.statistics),
-            self._headline.state(snap),
+            self.headline.state(snap),
         )
         if key == self._verdicts:
             return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import time
@@ -23,6 +24,8 @@ from camdrift.agent.output.events import Status
 from camdrift.agent.output.sinks import Backlog, Sink
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.agent.runtime.assembly import Assembly
+
+log = logging.getLogger("camdrift.agent")
 
 
 def agent_version() -> str:
@@ -121,6 +124,8 @@ class StatusBoard:
     def frame_analysed(self) -> bool:
         """A frame was analysed; True when this ends a rejected stream (frames accepted again)."""
         was = self.rejecting
+        if self.frames_analysed == 0:  # how long the start took, in the journal (``bench --agent`` reads it)
+            log.info("first frame analysed %s", first_frame_note())
         self.frames_analysed += 1
         self.refused_in_a_row = 0
         self.refusal = None

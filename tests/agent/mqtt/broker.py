@@ -147,7 +147,8 @@ def make_pki(directory: Path) -> Pki:
 
 class Mosquitto:
     """One broker on a free port of 127.0.0.1, restartable on the same port with the same persistence
-    (``persistence=False``: a restart forgets every retained message and session)."""
+    (``persistence=False``: a restart forgets every retained message and session); ``acl``: the text of an
+    ``acl_file``."""
 
     def __init__(
         self,
@@ -156,6 +157,7 @@ class Mosquitto:
         users: dict[str, str] | None = None,
         pki: Pki | None = None,
         persistence: bool = True,
+        acl: str | None = None,
     ) -> None:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -185,6 +187,9 @@ class Mosquitto:
             lines += ["allow_anonymous false", f"password_file {self.dir / 'passwd'}"]
         else:
             lines.append("allow_anonymous true")
+        if acl is not None:  # mosquitto's acl_file text
+            (self.dir / "acl").write_text(acl)
+            lines.append(f"acl_file {self.dir / 'acl'}")
         if pki is not None:
             lines += [
                 f"cafile {pki.ca}",

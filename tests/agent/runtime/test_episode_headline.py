@@ -36,9 +36,15 @@ def test_the_headline_follows_the_episode_events():
     h = EpisodeHeadline()
     assert h.state(_snap("")) is None
     h.update(*_decision("drift.started", 10.0, "ep-1", "lighting"))
-    assert h.state(_snap("ep-1")) == ("ep-1", 10.0, "lighting", "lighting changed")
+    assert h.state(_snap("ep-1")) == ("ep-1", 10.0, "lighting", "lighting changed", False)
     h.update(*_decision("drift.updated", 25.0, "ep-1", "white_balance"))
-    assert h.state(_snap("ep-1")) == ("ep-1", 10.0, "white_balance", "white_balance changed")  # began at 10 s
+    assert h.state(_snap("ep-1")) == (
+        "ep-1",
+        10.0,
+        "white_balance",
+        "white_balance changed",
+        False,
+    )  # began at 10 s
     h.update(*_decision("drift.ended", 40.0, "ep-1", None))
     assert h.state(_snap("")) is None and h.current is None
     h.update(*_decision("drift.started", 50.0, "ep-2", "noise"))
@@ -47,6 +53,8 @@ def test_the_headline_follows_the_episode_events():
 
 def test_after_a_restart_the_restored_episode_is_named_without_a_cause():
     h = EpisodeHeadline()
-    assert h.state(_snap("ep-7")) == ("ep-7", None, None, None)
+    assert h.state(_snap("ep-7")) == ("ep-7", None, None, None, False)
     h.update(*_decision("drift.updated", 90.0, "ep-7", "smudge"))  # an update does not know when it began
-    assert h.state(_snap("ep-7")) == ("ep-7", None, "smudge", "smudge changed")
+    assert h.state(_snap("ep-7")) == ("ep-7", None, "smudge", "smudge changed", False)
+    h.acknowledged = "ep-7"  # an operator acknowledged it (kept on disk across the restart)
+    assert h.state(_snap("ep-7")).acknowledged and not h.state(_snap("ep-8")).acknowledged

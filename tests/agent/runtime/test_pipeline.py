@@ -164,7 +164,7 @@ def test_the_retained_state_names_the_open_episode_and_its_top_cause(tmp_path: P
     pipe.save_state(str(path))
     restarted, _ = _pipeline()
     restarted.load_state(str(path))
-    assert restarted.state().episode == (started.episode_id, None, None, None)
+    assert restarted.state().episode == (started.episode_id, None, None, None, False)
     metrics = pipe.metrics(10.0)
     ratios = [g.value / g.threshold for g in metrics.groups if g.value is not None and g.threshold]
     assert metrics.worst_ratio == max(ratios) and metrics.worst_ratio > 1.0
