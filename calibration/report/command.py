@@ -8,7 +8,6 @@ from pathlib import Path
 from camdrift.agent.files import atomic_write_bytes
 from camdrift.calibration.capture import CaptureError
 from camdrift.calibration.options import EXIT_OK, UsageError, check_output, fail, positive_int, read_baseline
-from camdrift.calibration.report.render import encode_png, html_page, render, summarise
 from camdrift.calibration.verify.recapture import capture_for, verify_capture
 
 NAME = "report"
@@ -35,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
         suffix = Path(args.out).suffix.lower()
         if suffix not in (".png", ".html", ".htm"):
             raise UsageError(f"--out {args.out}: want a .png or .html file name")
+        try:
+            from camdrift.calibration.report.render import html_page, render_png, summarise
+        except ImportError as exc:  # matplotlib is the report extra, not a dependency of the edge box
+            raise UsageError(f"the report needs matplotlib ({exc}): pip install 'camdrift[report]'") from None
         out = check_output(args.out, "--out")
         baseline = read_baseline(args.baseline)
         current = result = None
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             cap = capture_for(baseline, args, frames, args.quiet)
             result = verify_capture(baseline, cap)
             current = summarise(baseline, cap.stats)
-        png = encode_png(render(baseline, current, result))
+        png = render_png(baseline, current, result)
         payload = png if suffix == ".png" else html_page(baseline, png, result).encode()
         atomic_write_bytes(Path(out), payload)
     except (UsageError, CaptureError) as exc:

@@ -1,19 +1,22 @@
-"""Pictures for a technician, drawn with OpenCV only (no plotting dependency on the edge box).
+"""Pictures for a technician, drawn with matplotlib (the ``report`` extra: never a dependency of the daemon).
 
-:func:`render` draws one PNG-ready BGR image: reference vs current histograms per colour group, the reference
-and current mean thumbnails with their difference, the grid of local sharpness (reference, current, z), and
-every statistic's score against its thresholds. :func:`html_page` wraps it (base64) with the verdict table.
+:func:`report_figure` draws one figure: the verdict and likely cause, reference vs current histograms per colour
+group with their axes, the reference and current mean thumbnails and their difference, the grid of local
+sharpness (reference, current, z) at the frame's aspect ratio with colour bars, and every statistic's score
+against its thresholds. :func:`html_page` wraps the PNG (base64) with the verdict table. It replaced pictures
+drawn by hand with OpenCV, which had no scales, squashed 4:3 frames into squares and let labels cover bars.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import io
 from collections.abc import Sequence
 from typing import NamedTuple
 
-import cv2
 import numpy as np
+from matplotlib.figure import Figure
 
 from camdrift.agent.drift.explain import likely_cause
 from camdrift.agent.drift.features import extract
@@ -22,10 +25,9 @@ from camdrift.agent.reference.baseline import Baseline
 from camdrift.calibration.verify.verdict import VerifyResult
 from camdrift.kernels import FrameStats
 
-WIDTH = 1040
-_GROUP_BGR = {"blue": (200, 90, 30), "green": (40, 160, 40), "red": (40, 40, 210), "luma": (60, 60, 60)}
-_VERDICT_BGR = {"pass": (60, 170, 60), "warn": (0, 170, 240), "fail": (50, 50, 220)}
-_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_GROUP_COLOUR = {"blue": "#1f5fc8", "green": "#2ca02c", "red": "#d62728", "luma": "#333333"}
+_VERDICT_COLOUR = {"pass": "#3a3", "warn": "#e90", "fail": "#d33"}
+_BAR_CUT = 3.0
 
 
 class Current(NamedTuple):
@@ -49,10 +51,6 @@ def summarise(baseline: Baseline, stats: Sequence[FrameStats]) -> Current:
     )
 
 
-def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float = 0.45, color=(20, 20, 20)) -> None:
-    cv2.putText(img, text, org, _FONT, scale, color, 1, cv2.LINE_AA)
-
-
 def _density(edges: np.ndarray, props: np.ndarray) -> np.ndarray:
     """(256,) proportion per natural level: each bin's proportion spread evenly over its levels."""
     out = np.zeros(256)
@@ -63,122 +61,166 @@ def _density(edges: np.ndarray, props: np.ndarray) -> np.ndarray:
     return out
 
 
-def _hist_panel(baseline: Baseline, current: Current | None, w: int, h: int) -> np.ndarray:
-    panel = np.full((h, w * len(GROUPS), 3), 255, np.uint8)
+def frame_extent(baseline: Baseline) -> tuple[float, float, float, float]:
+    """(left, right, bottom, top) in frame pixels of the area the thumbnails and grids cover (the ROI, else
+    the frame), so that they are drawn with the frame's aspect ratio, not squashed into their cell counts."""
+    w, h = (baseline.roi[2], baseline.roi[3]) if baseline.roi else baseline.resolution
+    if not (w and h):  # a baseline without a recorded size: square cells
+        h, w = baseline.thumbnail.shape
+    return (0.0, float(w), float(h), 0.0)
+
+
+def _histograms(fig: Figure, spec, baseline: Baseline, current: Current | None) -> None:
+    levels = np.arange(256)
     for k, g in enumerate(GROUPS):
-        x0 = k * w
-        ref = _density(baseline.edges[k], baseline.ref_props[k])
-        curves = [(ref, (170, 170, 170), 2)]
+        ax = fig.add_subplot(spec[k])
+        ref = _density(baseline.edges[k], baseline.ref_props[k]) * 100
+        ax.fill_between(levels, ref, step="mid", color="0.75", label="reference")
         if current is not None:
             c = current.counts[k]
             props = (c + baseline.alpha) / (c.sum() + baseline.alpha * len(c))
-            curves.append((_density(baseline.edges[k], props), _GROUP_BGR[g], 1))
-        top = max(float(np.max(y)) for y, _, _ in curves) or 1.0
-        pw, ph = w - 20, h - 40
-        cv2.rectangle(panel, (x0 + 10, 20), (x0 + 10 + pw, 20 + ph), (200, 200, 200), 1)
-        for y, color, thick in curves:
-            pts = np.stack([x0 + 10 + np.arange(256) * pw / 255.0, 20 + ph - y / top * (ph - 4)], axis=1)
-            cv2.polylines(panel, [pts.astype(np.int32)], False, color, thick, cv2.LINE_AA)
-        _text(panel, f"{g}: reference (grey) vs current", (x0 + 10, 14))
-        _text(panel, "0", (x0 + 10, h - 6), 0.35)
-        _text(panel, "255 DN8", (x0 + pw - 40, h - 6), 0.35)
-    return panel
+            cur = _density(baseline.edges[k], props) * 100
+            ax.plot(levels, cur, drawstyle="steps-mid", color=_GROUP_COLOUR[g], lw=1.2, label="current")
+        ax.set_title(g if current is None else f"{g}: reference vs current", fontsize=9)
+        ax.set_xlim(0, 255)
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("level (DN8)", fontsize=8)
+        if k == 0:
+            ax.set_ylabel("% of pixels per level", fontsize=8)
+        ax.tick_params(labelsize=7)
+        if k == 0:
+            ax.legend(fontsize=7, frameon=False)
 
 
-def _heat(
-    values: np.ndarray, size: tuple[int, int], lo: float, hi: float, labels: bool = False
-) -> np.ndarray:
-    """(gh, gw) values -> (size[1], size[0], 3) colour map, optionally with each cell's value written in it."""
-    norm = np.clip((values - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
-    img = cv2.applyColorMap((norm * 255).astype(np.uint8), cv2.COLORMAP_VIRIDIS)
-    img = cv2.resize(img, size, interpolation=cv2.INTER_NEAREST)
-    if labels:
-        gh, gw = values.shape
-        for r in range(gh):
-            for c in range(gw):
-                org = (int((c + 0.15) * size[0] / gw), int((r + 0.6) * size[1] / gh))
-                _text(img, f"{values[r, c]:+.0f}", org, 0.35, (255, 255, 255))
-    return img
+def _image(fig: Figure, ax, values: np.ndarray, extent, title: str, **style) -> None:
+    """``values`` over the frame's area with a colour bar labelled by ``style.pop('label')``."""
+    label = style.pop("label")
+    im = ax.imshow(values, extent=extent, interpolation="nearest", **style)
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("x (px)", fontsize=7)
+    ax.tick_params(labelsize=6)
+    if ax.get_subplotspec().colspan.start:  # y ticks on the row's first picture only: they are all the same
+        ax.tick_params(labelleft=False)
+    bar = fig.colorbar(im, ax=ax, fraction=0.05, pad=0.03)
+    bar.set_label(label, fontsize=7)
+    bar.ax.tick_params(labelsize=6)
 
 
-def _tiles(tiles: list[tuple[str, np.ndarray]], tile_w: int) -> np.ndarray:
-    h = max(t.shape[0] for _, t in tiles) + 24
-    row = np.full((h, WIDTH, 3), 255, np.uint8)
-    for i, (title, img) in enumerate(tiles):
-        x = 10 + i * (tile_w + 20)
-        row[20 : 20 + img.shape[0], x : x + img.shape[1]] = img
-        _text(row, title, (x, 14))
-    return row
-
-
-def _grey(thumb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    g = np.clip(thumb, 0, 255).astype(np.uint8)
-    return cv2.cvtColor(cv2.resize(g, size, interpolation=cv2.INTER_NEAREST), cv2.COLOR_GRAY2BGR)
-
-
-def _bars(result: VerifyResult) -> np.ndarray:
-    """Each statistic's largest score over its drift threshold (1.0 = drift), warn level marked."""
-    rows = result.rows
-    line = 18
-    h = 30 + line * len(rows)
-    img = np.full((h, WIDTH, 3), 255, np.uint8)
-    x0, span = 200, WIDTH - 260
-    top = 3.0  # bars beyond 3x the drift threshold are cut (the value is written next to them)
-    _text(img, "score / drift threshold (line = drift, tick = warn; bars cut at 3x)", (10, 16))
-    for i, r in enumerate(rows):
-        y = 26 + i * line
-        frac = r.statistic / r.drift
-        cv2.rectangle(
-            img, (x0, y), (x0 + int(min(frac, top) / top * span), y + line - 5), _VERDICT_BGR[r.verdict], -1
-        )
-        wx = x0 + int(r.warn / r.drift / top * span)
-        cv2.line(img, (wx, y - 1), (wx, y + line - 4), (0, 0, 0), 1)
-        _text(img, r.name, (10, y + 10), 0.4)
-        _text(img, f"{r.statistic:.3g} / {r.drift:.3g} {r.verdict}", (x0 + span + 5 - 60, y + 10), 0.35)
-    dx = x0 + int(span / top)
-    cv2.line(img, (dx, 22), (dx, h - 4), (0, 0, 0), 1)
-    return img
-
-
-def render(
-    baseline: Baseline, current: Current | None = None, result: VerifyResult | None = None
-) -> np.ndarray:
-    """The report as one (H, 1040, 3) uint8 BGR image."""
-    th, tw = baseline.thumbnail.shape
-    tile_w = 230
-    tile = (tile_w, max(1, int(round(tile_w * th / tw))))
-    title = np.full((60, WIDTH, 3), 255, np.uint8)
-    _text(
-        title,
-        f"camdrift report - camera {baseline.camera_id}, baseline {baseline.baseline_id}",
-        (10, 22),
-        0.6,
-    )
-    sub = f"reference: {baseline.source}, {baseline.frame_count} frames, created {baseline.created_at}"
-    if result is not None:
-        sub += f" | current: {result.frames} frames, verdict {result.verdict.upper()}"
-    _text(title, sub[:150], (10, 46), 0.4)
-    parts = [title, _hist_panel(baseline, current, WIDTH // len(GROUPS), 170)]
-    thumbs = [("reference thumbnail", _grey(baseline.thumbnail, tile))]
+def _pictures(
+    fig: Figure, row, baseline: Baseline, current: Current | None, result: VerifyResult | None
+) -> None:
+    extent = frame_extent(baseline)
+    thumbs = fig.add_subplot(row[0]), fig.add_subplot(row[1]), fig.add_subplot(row[2])
+    grey = {"cmap": "gray", "vmin": 0, "vmax": 255, "label": "mean luma (DN8)"}
+    _image(fig, thumbs[0], baseline.thumbnail, extent, "reference thumbnail", **grey)
+    thumbs[0].set_ylabel("y (px)", fontsize=7)
     if current is not None:
+        _image(fig, thumbs[1], current.thumbnail, extent, "current thumbnail", **grey)
         diff = np.abs(current.thumbnail - baseline.thumbnail)
-        thumbs.append(("current thumbnail", _grey(current.thumbnail, tile)))
-        thumbs.append(
-            (f"|difference| (max {diff.max():.0f} DN8)", _heat(diff, tile, 0.0, max(20.0, diff.max())))
-        )
-    parts.append(_tiles(thumbs, tile_w))
-    gs_ref = baseline.grid_log_sharpness
-    lo, hi = float(gs_ref.min()) - 1.0, float(gs_ref.max()) + 0.5
-    grids = [("local sharpness, reference (ln)", _heat(gs_ref, tile, lo, hi))]
+        style = {"cmap": "magma", "vmin": 0, "vmax": max(20.0, float(diff.max())), "label": "DN8"}
+        _image(fig, thumbs[2], diff, extent, f"|current - reference| (max {diff.max():.0f})", **style)
+    else:
+        for ax in thumbs[1:]:
+            ax.set_axis_off()
+    grids = fig.add_subplot(row[3]), fig.add_subplot(row[4]), fig.add_subplot(row[5])
+    ref = baseline.grid_log_sharpness
+    sharp = {"cmap": "viridis", "vmin": float(ref.min()) - 1.0, "vmax": float(ref.max()) + 0.5}
+    _image(fig, grids[0], ref, extent, "local sharpness, reference", label="ln(1 + Laplacian var)", **sharp)
+    grids[0].set_ylabel("y (px)", fontsize=7)
     if current is not None:
-        grids.append(("local sharpness, current", _heat(current.grid_log_sharpness, tile, lo, hi)))
-        if result is not None and result.worst is not None:
-            z = result.worst.grid_z_sharpness
-            grids.append(("sharpness z per cell (worst window)", _heat(z, tile, -10.0, 10.0, labels=True)))
-    parts.append(_tiles(grids, tile_w))
+        _image(
+            fig,
+            grids[1],
+            current.grid_log_sharpness,
+            extent,
+            "local sharpness, current",
+            label="ln(1 + Laplacian var)",
+            **sharp,
+        )
+    else:
+        grids[1].set_axis_off()
+    if current is not None and result is not None and result.worst is not None:
+        z = result.worst.grid_z_sharpness
+        lim = max(3.0, float(np.nanmax(np.abs(z))))
+        style = {"cmap": "RdBu", "vmin": -lim, "vmax": lim, "label": "z (null sds)"}
+        _image(fig, grids[2], z, extent, "sharpness z per cell (worst window)", **style)
+    else:
+        grids[2].set_axis_off()
+
+
+def _bars(fig: Figure, spec, result: VerifyResult) -> None:
+    """Each statistic's largest score over its drift threshold (1.0 = drift), the warn level marked; bars past
+    3x are cut at the axis and their value written in a column of its own, so no label covers a bar."""
+    ax = fig.add_subplot(spec)
+    rows = result.rows
+    y = np.arange(len(rows))
+    ratio = np.array([r.statistic / r.drift for r in rows])
+    ax.barh(y, np.minimum(ratio, _BAR_CUT), color=[_VERDICT_COLOUR[r.verdict] for r in rows], height=0.7)
+    ax.scatter(
+        [r.warn / r.drift for r in rows], y, marker="|", color="k", s=60, label="warn threshold", zorder=3
+    )
+    ax.axvline(1.0, color="k", lw=1)
+    ax.set_yticks(y, [r.name for r in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, _BAR_CUT)
+    ax.set_xlabel(
+        f"score / drift threshold (the line at 1 is the drift threshold, | the warn threshold; bars cut at"
+        f" {_BAR_CUT:g}x)",
+        fontsize=8,
+    )
+    ax.tick_params(axis="x", labelsize=7)
+    for yi, r, q in zip(y, rows, ratio, strict=True):
+        label = f"{q:.2f}x  ({r.statistic:.3g} / {r.drift:.3g}) {r.verdict}"
+        # in the columns right of the axes, which the grid leaves free: the layout must not make room for it
+        ax.text(1.01, yi, label, transform=ax.get_yaxis_transform(), va="center", fontsize=7).set_in_layout(
+            False
+        )
+
+
+def report_figure(
+    baseline: Baseline, current: Current | None = None, result: VerifyResult | None = None
+) -> Figure:
+    """The report as one matplotlib figure: the headline (verdict and likely cause) in the title, histograms
+    per colour group, the thumbnails and local-sharpness grids at the frame's aspect ratio with colour bars,
+    and (with a verify result) every statistic against its thresholds."""
+    heights = [2.6, 2.8, 2.8] + ([0.9 + 0.2 * len(result.rows)] if result is not None else [])
+    total = sum(heights) + 0.55 * len(heights) + 1.3  # inches: rows, the gaps between them, title and margin
+    # A fixed layout (margins in inches): matplotlib's constrained layout collapsed on some sizes and dpis.
+    fig = Figure(figsize=(14, total))
+    title = f"camdrift report: camera {baseline.camera_id}, baseline {baseline.baseline_id}"
     if result is not None:
-        parts.append(_bars(result))
-    return np.vstack(parts)
+        title += f": {result.verdict.upper()}"
+        if result.verdict != "pass":
+            title += f", likely cause: {likely_cause(result.causes)}"
+        sub = f"current: {result.frames} frames against the reference of {baseline.frame_count} ({baseline.source})"
+    else:
+        sub = f"reference only: {baseline.frame_count} frames of {baseline.source}, created {baseline.created_at}"
+    fig.suptitle(title + "\n" + sub, fontsize=10, ha="left", x=0.01, y=1 - 0.15 / total, va="top")
+    spec = fig.add_gridspec(
+        len(heights),
+        12,
+        height_ratios=heights,
+        left=0.1,
+        right=0.95,
+        top=1 - 1.0 / total,
+        bottom=0.5 / total,
+        hspace=0.55 * len(heights) / sum(heights),
+        wspace=1.2,
+    )
+    _histograms(fig, [spec[0, 3 * k : 3 * k + 3] for k in range(4)], baseline, current)
+    _pictures(fig, [spec[r, 4 * c : 4 * c + 4] for r in (1, 2) for c in range(3)], baseline, current, result)
+    if result is not None:
+        _bars(fig, spec[3, :9], result)
+    return fig
+
+
+def render_png(
+    baseline: Baseline, current: Current | None = None, result: VerifyResult | None = None
+) -> bytes:
+    """:func:`report_figure` as PNG bytes."""
+    buf = io.BytesIO()
+    report_figure(baseline, current, result).savefig(buf, format="png", dpi=90)
+    return buf.getvalue()
 
 
 def html_page(baseline: Baseline, png: bytes, result: VerifyResult | None) -> str:
@@ -215,10 +257,3 @@ def html_page(baseline: Baseline, png: bytes, result: VerifyResult | None) -> st
         f"<img alt='report' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
         f"{table}</body></html>"
     )
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(".png", image)
-    if not ok:
-        raise ValueError("OpenCV could not encode the report as PNG")
-    return buf.tobytes()

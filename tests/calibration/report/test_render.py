@@ -1,6 +1,7 @@
-"""The report picture (render.py): one 1040 px wide BGR image that grows with a capture (comparison panels,
-score bars in the verdict colours), a lossless PNG of it, and an HTML page with the verdict and one table row
-per statistic."""
+"""The report picture (render.py): a matplotlib figure whose title carries the verdict and the likely cause,
+whose histograms have level and share axes, whose thumbnails and sharpness grids keep the frame's aspect ratio
+and carry colour bars, whose score bars name every statistic with its value in a column of its own; a PNG of it,
+and an HTML page with the verdict and one table row per statistic."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import re
 
 import cv2
 import numpy as np
+import pytest
 
+from camdrift.agent.drift.explain import likely_cause
 from camdrift.agent.sim.line import HEALTHY, Drift
-from camdrift.calibration.report.render import WIDTH, encode_png, html_page, render, summarise
+from camdrift.calibration.report.render import frame_extent, html_page, render_png, report_figure, summarise
 from camdrift.calibration.verify.verdict import verify_stats
 from tests.agent.drift_fixtures import FPS, KERNEL, small_baseline, stats_of
 
@@ -32,34 +35,51 @@ def test_summarise_pools_the_capture_in_the_baselines_terms():
     assert current.grid_log_sharpness.shape == (KERNEL["grid"], KERNEL["grid"])
 
 
-def test_baseline_only_picture_is_the_report_width():
-    image = render(small_baseline())
-    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[1:] == (WIDTH, 3)
-    assert not np.any(np.all(image == (50, 50, 220), axis=2))  # no score bars without a capture
+def _images(fig):
+    return [(ax, im) for ax in fig.axes for im in ax.get_images()]
 
 
-def test_capture_adds_panels_and_bars_in_the_verdict_colours():
+def test_baseline_only_figure_says_reference_only_and_keeps_the_frames_aspect():
+    baseline = small_baseline()
+    fig = report_figure(baseline)
+    assert "reference only" in fig.get_suptitle() and "likely cause" not in fig.get_suptitle()
+    hists = [ax for ax in fig.axes if ax.get_xlabel() == "level (DN8)"]
+    assert len(hists) == 4 and hists[0].get_ylabel() == "% of pixels per level"
+    assert all("current" not in ax.get_title() for ax in hists)  # no "reference vs current" without one
+    w, h = baseline.resolution
+    assert w != h  # a non-square frame: the test means something
+    for _ax, im in _images(fig):
+        left, right, bottom, top = im.get_extent()
+        assert (right - left) / (bottom - top) == pytest.approx(w / h)  # not squashed into square cells
+        assert im.colorbar is not None and im.colorbar.ax.get_ylabel()  # a labelled colour bar
+    assert frame_extent(baseline) == (0.0, float(w), float(h), 0.0)
+
+
+def test_a_failing_capture_puts_the_cause_in_the_title_and_every_statistic_in_the_bars():
     baseline = small_baseline()
     stats, result = _capture(Drift(defocus_sigma=2.0))
     assert result.verdict == "fail"
-    image = render(baseline, summarise(baseline, stats), result)
-    only = render(baseline)
-    assert image.shape[1] == WIDTH and image.shape[0] > only.shape[0] + 18 * len(result.rows)
-    assert np.any(np.all(image == (50, 50, 220), axis=2))  # a failing bar (fail colour)
-    assert np.any(np.all(image == (60, 170, 60), axis=2))  # a passing bar (pass colour)
-    png = encode_png(image)
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    np.testing.assert_array_equal(cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), image)
+    fig = report_figure(baseline, summarise(baseline, stats), result)
+    title = fig.get_suptitle()
+    assert "FAIL" in title and f"likely cause: {likely_cause(result.causes)}" in title
+    bars = next(ax for ax in fig.axes if ax.get_xlabel().startswith("score / drift threshold"))
+    assert [t.get_text() for t in bars.get_yticklabels()] == [r.name for r in result.rows]
+    assert bars.get_xlim() == (0.0, 3.0) and len(bars.texts) == len(result.rows)
+    assert all(t.get_position()[0] > 1.0 for t in bars.texts)  # the values sit right of the axes, not on bars
+    assert len(_images(fig)) == 6  # reference, current, difference; sharpness reference, current, z
+    png = render_png(baseline, summarise(baseline, stats), result)
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and image.shape[1] > 1000 and image.shape[0] > 1000
 
 
 def test_html_page_has_the_verdict_the_cause_and_a_row_per_statistic():
     baseline = small_baseline()
     stats, result = _capture(Drift(defocus_sigma=2.0))
-    png = encode_png(render(baseline, summarise(baseline, stats), result))
+    png = render_png(baseline, summarise(baseline, stats), result)
     page = html_page(baseline, png, result)
     assert "<h2>Verdict: FAIL</h2>" in page and f"Likely cause: {result.causes[0].text}" in page
     assert page.count("<tr>") == 1 + len(result.rows)
     assert base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", page).group(1)) == png
     assert f"window {baseline.thresholds.window} frames" in page
-    plain = html_page(baseline, encode_png(render(baseline)), None)
+    plain = html_page(baseline, render_png(baseline), None)
     assert "Verdict" not in plain and "<table" not in plain
