@@ -116,6 +116,18 @@ class HomeAssistantConfig(ConfigSection):
     prefix: str = checked(via_topics("validate_prefix"), "homeassistant")  # Home Assistant's discovery prefix
 
 
+_SPARKPLUG_ID = pattern(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", "1..64 of A-Z a-z 0-9 _ . - (one topic level)")
+
+
+@dataclass(frozen=True)
+class SparkplugConfig(ConfigSection):
+    """``[mqtt.sparkplug]``: the edge box as a Sparkplug B edge node, the camera as its device; off by default."""
+
+    enabled: bool = False
+    group_id: str = checked(_SPARKPLUG_ID, "camdrift")
+    edge_node_id: str | None = checked(_SPARKPLUG_ID, None)  # None: mqtt.site
+
+
 @dataclass(frozen=True)
 class MqttConfig(ConfigSection):
     """The ``[mqtt]`` section; ``host`` unset means MQTT is off. The MQTT sink may add fields here."""
@@ -144,6 +156,7 @@ class MqttConfig(ConfigSection):
     outbox_max_bytes: int = checked(in_range(1 << 16, 1 << 40), 64 << 20)
     commands: bool = True  # listen on <prefix>/<camera>/command (refresh, capture, ack)
     homeassistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
+    sparkplug: SparkplugConfig = field(default_factory=SparkplugConfig)
 
     def problems(self) -> list[tuple[str, str]]:
         out = []

@@ -282,7 +282,20 @@ def mqtt_sinks(cfg: Config, paths: AgentPaths, sequencer: Sequencer) -> list[Sin
     outbox = Outbox(paths.outbox, max_rows=m.outbox_max_rows, max_bytes=m.outbox_max_bytes)
     sink = MqttSink(settings, cfg.camera.id, outbox, sequencer)
     sink.start()
-    return [sink]
+    sinks: list[Sink] = [sink]
+    if m.sparkplug.enabled:
+        from camdrift.agent.mqtt.sparkplug import SparkplugSink
+
+        spb = SparkplugSink(
+            settings,
+            cfg.camera.id,
+            group_id=m.sparkplug.group_id,
+            edge_node_id=m.sparkplug.edge_node_id or m.site,
+            bdseq_path=paths.state_dir / "sparkplug-bdseq",
+        )
+        spb.start()
+        sinks.append(spb)
+    return sinks
 
 
 def frame_sampler(cfg: Config, in_process: bool = False) -> FrameSampler:
