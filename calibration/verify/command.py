@@ -12,6 +12,7 @@ import argparse
 import json
 
 from camdrift.agent.drift.explain import likely_cause
+from camdrift.agent.drift.words import cause_words
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.calibration.capture import Capture, CaptureError
 from camdrift.calibration.options import EXIT_DRIFT, EXIT_OK, UsageError, bounded_int, fail, read_baseline
@@ -81,21 +82,25 @@ def run(args: argparse.Namespace) -> int:
 
 
 def report_text(result: VerifyResult, baseline: Baseline, cap: Capture, path: str, requested: int) -> str:
-    head = {
-        "pass": "PASS: the camera matches its baseline",
-        "warn": "PASS with warnings: close to the thresholds, check again after the fix settles",
-        "fail": "FAIL: drift found",
-    }[result.verdict]
+    """The verdict and its cause first, in plain words; how it was decided; then the table."""
+    if result.verdict == "fail":
+        cause = cause_words(result.causes[0].code) if result.causes else "drift found"
+        head = [f"FAIL: {cause}"]
+    elif result.verdict == "warn":
+        head = ["PASS with warnings: close to the thresholds, check again after the fix settles"]
+    else:
+        head = ["PASS: the camera matches its baseline"]
+    if result.verdict != "pass" and result.causes:
+        head.append(f"  likely cause: {likely_cause(result.causes)}")
+    head.append(f"  {result.reason}")
     lines = [
         f"verify {cap.source} against {path} (camera {baseline.camera_id}, baseline {baseline.baseline_id})",
+        *head,
         f"{result.frames} frames, {result.windows} windows of {baseline.thresholds.window}, decided as the agent "
         f"decides (drift after {result.persistence} consecutive windows above a drift threshold)",
-        table(result),
         "",
-        f"{head}: {result.reason}",
+        table(result),
     ]
-    if result.verdict != "pass" and result.causes:
-        lines.append(f"likely cause: {likely_cause(result.causes)}")
     if cap.ended and result.frames < requested:
         lines.append(f"note: the source ended after {result.frames} of {requested} frames")
     if cap.skipped:

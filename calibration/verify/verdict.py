@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from camdrift.agent.drift.decision import Cause, Decision
 from camdrift.agent.drift.statistics import WindowStats
+from camdrift.agent.drift.words import cause_words, statistic_words
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.calibration.verify.replay import AgentReplay, frames_needed
 from camdrift.kernels import FrameStats
@@ -163,14 +164,23 @@ def verify_stats(baseline: Baseline, stats: Sequence[FrameStats], times: Sequenc
 
 
 def table(result: VerifyResult) -> str:
-    """Plain-text table for a technician's terminal; ``run``: longest run of windows above the drift
-    threshold."""
-    lines = [f"{'statistic':<22} {'value':>9} {'warn':>9} {'drift':>9} {'run':>4}  verdict  likely cause"]
+    """Plain-text table for a technician's terminal: each statistic in plain words, its largest score as a
+    multiple of its drift threshold, the verdict, how many windows in a row it stayed over (the agent's rule
+    counts these), its likely cause and its id. A row whose cause differs from the headline's is marked
+    secondary: it moved too, and the headline's cause explains the change as a whole."""
+    headline = result.causes[0].code if result.causes else None
+    lines = [
+        f"{'what was measured':<38} {'score':>7}  {'verdict':<7} {'in a row':>8}  {'likely cause':<40} id"
+    ]
     for r in result.rows:
+        cause = cause_words(r.cause) if r.verdict != "pass" else "-"
+        if r.verdict != "pass" and headline and r.cause and r.cause != headline:
+            cause += " (secondary)"
+        ratio = f"{r.statistic / r.drift:.2f}x" if r.drift > 0 else "-"
         lines.append(
-            f"{r.name:<22} {r.statistic:9.4g} {r.warn:9.4g} {r.drift:9.4g} {r.run:4d}  {r.verdict:<7}  "
-            f"{r.cause or '-'}"
+            f"{statistic_words(r.name):<38} {ratio:>7}  {r.verdict:<7} {r.run:>8}  {cause:<48} {r.name}".rstrip()
         )
+    lines.append("(score: the largest over the capture's windows, as a multiple of the drift threshold)")
     return "\n".join(lines)
 
 

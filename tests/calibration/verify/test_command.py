@@ -121,10 +121,10 @@ def test_same_scene_passes(line_dir: Path) -> None:
     proc = _verify(line_dir, "same.avi", "--quiet")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "PASS" in proc.stdout
-    lines = [
-        ln for ln in proc.stdout.splitlines() if ln.startswith(("psi.", "shift.", "grid.", "displacement"))
-    ]
+    ids = ("psi.", "shift.", "grid.", "displacement")
+    lines = [ln for ln in proc.stdout.splitlines() if ln.split() and ln.split()[-1].startswith(ids)]
     assert len(lines) == 19 and all(" pass " in ln for ln in lines)
+    assert proc.stdout.splitlines()[1] == "PASS: the camera matches its baseline"
 
 
 @pytest.mark.parametrize(
@@ -146,17 +146,18 @@ def test_drift_fails_with_the_right_cause(line_dir: Path, video: str, cause: str
     assert doc["windows"] == 21 and doc["frames"] == 40  # default: two windows of 20
 
 
-def test_text_output_names_the_rule_and_the_cause(line_dir: Path) -> None:
+def test_text_output_says_the_verdict_and_cause_first_then_the_rule(line_dir: Path) -> None:
     proc = _verify(line_dir, "dark.avi", "--quiet", "--frames", "30")
     assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert lines[1] == "FAIL: lighting"  # the headline, in plain words, right after what was verified
+    assert lines[2].startswith("  likely cause: mean luma -20%")
+    assert "for 11 consecutive windows (the agent's rule: 3)" in lines[3]
+    assert "the agent would have started a drift episode at frame 21 (4.2 s)" in lines[3]
     assert "30 frames, 11 windows of 20, decided as the agent decides" in proc.stdout
-    verdict = next(ln for ln in proc.stdout.splitlines() if ln.startswith("FAIL"))
-    assert (
-        verdict.startswith("FAIL: drift found: ")
-        and "for 11 consecutive windows (the agent's rule: 3)" in verdict
-    )
-    assert "the agent would have started a drift episode at frame 21 (4.2 s)" in verdict
-    assert "likely cause: mean luma -20%" in proc.stdout
+    row = next(ln for ln in lines if ln.startswith("brightness  "))
+    assert row.split()[1:4] == [row.split()[1], "fail", "11"] and row.split()[1].endswith("x")
+    assert row.rstrip().endswith("shift.brightness") and "lighting" in row
 
 
 def test_other_resolution_cannot_run(line_dir: Path, tmp_path: Path) -> None:

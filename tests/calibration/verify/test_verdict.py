@@ -60,9 +60,29 @@ def test_over_the_drift_threshold_for_fewer_windows_than_the_rule_warns():
 def test_table_and_json_carry_every_row_and_the_rule():
     result = _verify(Drift(defocus_sigma=2.0))
     lines = table(result).splitlines()
-    assert lines[0].split() == ["statistic", "value", "warn", "drift", "run", "verdict", "likely", "cause"]
-    assert len(lines) == 1 + len(result.rows)
-    assert any(ln.startswith("shift.sharpness") and " fail " in ln and ln.endswith("defocus") for ln in lines)
+    assert lines[0].split() == [
+        "what",
+        "was",
+        "measured",
+        "score",
+        "verdict",
+        "in",
+        "a",
+        "row",
+        "likely",
+        "cause",
+        "id",
+    ]
+    assert len(lines) == 2 + len(result.rows)  # the header, a row per statistic, the note on the score
+    sharp = next(ln for ln in lines if ln.endswith(" shift.sharpness"))
+    assert sharp.startswith("sharpness ") and " fail " in sharp and "defocus or dirty lens" in sharp
+    row = next(r for r in result.rows if r.name == "shift.sharpness")
+    assert f"{row.statistic / row.drift:.2f}x" in sharp
+    # rows whose own cause is not the headline's are secondary, not a contradiction
+    headline = result.causes[0].code
+    for r in result.rows:
+        line = next(ln for ln in lines if ln.endswith(f" {r.name}"))
+        assert ("(secondary)" in line) == (r.verdict != "pass" and bool(r.cause) and r.cause != headline)
     doc = json.loads(json.dumps(as_json(result)))
     assert (doc["verdict"], doc["frames"], doc["windows"], doc["persistence"]) == ("fail", 40, 21, 3)
     assert doc["reason"] == result.reason
