@@ -155,6 +155,8 @@ class MqttConfig(ConfigSection):
     outbox_max_rows: int = checked(in_range(1, 10**9), 100_000)
     outbox_max_bytes: int = checked(in_range(1 << 16, 1 << 40), 64 << 20)
     commands: bool = True  # listen on <prefix>/<camera>/command (refresh, capture, ack)
+    snapshot: bool = False  # publish each episode's evidence JPEG retained on <prefix>/<camera>/snapshot
+    snapshot_max_bytes: int = checked(in_range(4096, 16 << 20), 256 << 10)
     homeassistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
     sparkplug: SparkplugConfig = field(default_factory=SparkplugConfig)
 

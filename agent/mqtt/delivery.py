@@ -125,8 +125,12 @@ class Delivery:
         if self._settings.protocol != "5":
             return None
         props = Properties(PacketTypes.PUBLISH)
-        props.PayloadFormatIndicator = 1  # UTF-8 text
-        props.ContentType = "application/json"
+        if row.kind == "snapshot":  # the episode's JPEG
+            props.PayloadFormatIndicator = 0
+            props.ContentType = "image/jpeg"
+        else:
+            props.PayloadFormatIndicator = 1  # UTF-8 text
+            props.ContentType = "application/json"
         props.UserProperty = [("schema", _SCHEMA_OF_KIND.get(row.kind, "")), ("camera", self._camera_id)]
         if row.expiry_s is not None:
             props.MessageExpiryInterval = max(1, int(row.expiry_s - (now - row.created)))

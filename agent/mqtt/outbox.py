@@ -36,7 +36,7 @@ from typing import NamedTuple
 FORMAT_VERSION = 2  # 2: status/state never evicted, payloads zlib-packed (``packed``); 1 is migrated on open
 _PACK_LEVEL = 6  # zlib level: ~2x on events, ~5x on state messages, ~0.1 ms each
 _PACK_MIN = 256  # bytes: smaller payloads are stored as they are (little to gain)
-PRIORITY: dict[str, int] = {"metrics": 0, "events": 1, "status": 2, "state": 2}
+PRIORITY: dict[str, int] = {"metrics": 0, "snapshot": 0, "events": 1, "status": 2, "state": 2}
 _DURABLE_KINDS = frozenset({"events", "status", "state"})
 
 _SCHEMA = """

@@ -28,18 +28,19 @@ class MqttConfigError(RuntimeError):
 class MqttSettings:
     """Everything the sink needs to reach the broker (times in seconds).
 
-        ``client_id`` None means :func:`default_client_id` of ``site`` and the camera: fixed, so a restarted agent
-        takes its old session over at the broker (whose last will then fires at once, before the new birth message,
-        instead of ~1.5 keepalives later over the live agent).
-        ``port`` None means 8883 with TLS, 1883 without. TLS is on when ``tls`` is true or ``tls_ca`` is set (no
-        ``tls_ca``: the system's CAs). The server's hostname is verified unless ``tls_verify_hostname`` is false.
-        ``inflight`` bounds messages handed to the broker and not yet acknowledged; ``metrics_expiry_s`` is the
-        lifetime of a metrics message (older ones are discarded from the outbox, and MQTT 5 brokers expire them).
-        Reconnect attempts back off from ``reconnect_min_s``, doubling up to ``reconnect_max_s``, each wait drawn
-        at random from [half, all] of the current step (jitter), so the agent is back at most ``reconnect_max_s``
-        (plus the attempt itself) after the broker returns. ``homeassistant`` turns Home Assistant discovery on under
-        ``homeassistant_prefix`` (:mod:`camdrift.agent.mqtt.homeassistant`); ``commands`` subscribes to the camera's
-    command topic (:mod:`camdrift.agent.mqtt.commands`).
+            ``client_id`` None means :func:`default_client_id` of ``site`` and the camera: fixed, so a restarted agent
+            takes its old session over at the broker (whose last will then fires at once, before the new birth message,
+            instead of ~1.5 keepalives later over the live agent).
+            ``port`` None means 8883 with TLS, 1883 without. TLS is on when ``tls`` is true or ``tls_ca`` is set (no
+            ``tls_ca``: the system's CAs). The server's hostname is verified unless ``tls_verify_hostname`` is false.
+            ``inflight`` bounds messages handed to the broker and not yet acknowledged; ``metrics_expiry_s`` is the
+            lifetime of a metrics message (older ones are discarded from the outbox, and MQTT 5 brokers expire them).
+            Reconnect attempts back off from ``reconnect_min_s``, doubling up to ``reconnect_max_s``, each wait drawn
+            at random from [half, all] of the current step (jitter), so the agent is back at most ``reconnect_max_s``
+            (plus the attempt itself) after the broker returns. ``homeassistant`` turns Home Assistant discovery on under
+            ``homeassistant_prefix`` (:mod:`camdrift.agent.mqtt.homeassistant`); ``commands`` subscribes to the camera's
+        command topic (:mod:`camdrift.agent.mqtt.commands`); ``snapshot_dir`` set publishes each episode's evidence
+    JPEG, at most ``snapshot_max_bytes`` (:mod:`camdrift.agent.mqtt.snapshot`).
     """
 
     host: str
@@ -65,6 +66,8 @@ class MqttSettings:
     homeassistant: bool = False
     homeassistant_prefix: str = "homeassistant"
     commands: bool = True
+    snapshot_dir: Path | None = None  # the evidence folder: a drift.started's capture is published from it
+    snapshot_max_bytes: int = 256 << 10
 
     def __post_init__(self) -> None:
         if not self.host or any(c.isspace() for c in self.host):

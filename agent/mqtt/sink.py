@@ -42,14 +42,16 @@ from camdrift.agent.mqtt.delivery import Delivery
 from camdrift.agent.mqtt.homeassistant import Discovery
 from camdrift.agent.mqtt.outbox import Outbox
 from camdrift.agent.mqtt.settings import MqttSettings, backoff_delays, default_client_id
+from camdrift.agent.mqtt.snapshot import snapshot_of
 from camdrift.agent.mqtt.topics import topic, validate_camera_id
-from camdrift.agent.output.events import Envelope, Message, Sequencer, encode
+from camdrift.agent.output.events import Envelope, Event, Message, Sequencer, encode
 from camdrift.agent.output.sinks import Backlog
 
 log = logging.getLogger("camdrift.agent.mqtt")
 
 # topic kind -> (qos, retain)
 DELIVERY: dict[str, tuple[int, bool]] = {
+    "snapshot": (1, True),
     "events": (1, False),
     "status": (1, True),
     "state": (1, True),
@@ -138,7 +140,18 @@ class MqttSink:
         row = self.outbox.put(name, payload, qos, retain, kind, expiry_s=expiry)
         if retain:
             self._latest.record(name, payload, kind, self._clock())
+        if isinstance(message, Event) and message.kind == "drift.started" and message.evidence_id:
+            self._snapshot(message.evidence_id)
         return row
+
+    def _snapshot(self, evidence_id: str) -> None:
+        """The episode's evidence JPEG, retained on ``.../snapshot`` (with ``snapshot_dir`` set)."""
+        folder = self.settings.snapshot_dir
+        jpeg = None if folder is None else snapshot_of(folder, evidence_id, self.settings.snapshot_max_bytes)
+        if jpeg is not None:
+            name = topic(self.settings.prefix, self.camera_id, "snapshot")
+            self.outbox.put(name, jpeg, 1, True, "snapshot")
+            self._latest.record(name, jpeg, "snapshot", self._clock())
 
     def rebirth(self) -> None:
         """Publish ``online`` and Home Assistant's configs again at the next turn of the connection thread (the

@@ -9,13 +9,14 @@ Layout (per camera, under a configurable prefix, default ``camdrift/<site>``)::
     <prefix>/<camera>/metrics        JSON (camdrift.metrics/1), QoS 0, not retained
     <prefix>/<camera>/command        JSON (camdrift.command/1) from operators, read by the agent
     <prefix>/<camera>/command/reply  JSON (camdrift.command_reply/1), QoS 1, not retained
+    <prefix>/<camera>/snapshot       JPEG of the episode's evidence, retained, QoS 1 (mqtt.snapshot = true)
 """
 
 from __future__ import annotations
 
 import re
 
-KINDS: tuple[str, ...] = ("availability", "status", "state", "events", "metrics", "command")
+KINDS: tuple[str, ...] = ("availability", "status", "state", "events", "metrics", "command", "snapshot")
 
 # Camera ids become one topic level and appear in dashboards and entity ids (Home Assistant, Node-RED), so
 # they are kept to a conservative character set rather than "anything without a slash".

@@ -278,6 +278,8 @@ def mqtt_sinks(cfg: Config, paths: AgentPaths, sequencer: Sequencer) -> list[Sin
         homeassistant=m.homeassistant.enabled,
         homeassistant_prefix=m.homeassistant.prefix,
         commands=m.commands,
+        snapshot_dir=paths.evidence if m.snapshot and cfg.evidence.max_bytes > 0 else None,
+        snapshot_max_bytes=m.snapshot_max_bytes,
     )
     outbox = Outbox(paths.outbox, max_rows=m.outbox_max_rows, max_bytes=m.outbox_max_bytes)
     sink = MqttSink(settings, cfg.camera.id, outbox, sequencer)

@@ -121,6 +121,10 @@ def preflight(cfg: Config, environ: Mapping[str, str] | None = None) -> list[Pro
         evidence = writable_folder_problem(paths.evidence, "evidence folder")
         if evidence is not None:
             problems.append(Problem("evidence.dir", evidence))
+    if cfg.mqtt.snapshot and not (cfg.evidence.max_bytes > 0 and cfg.evidence.rate > 0):
+        problems.append(
+            Problem("mqtt.snapshot", "needs evidence captures (evidence.max_bytes and evidence.rate > 0)")
+        )
     if cfg.activations.enabled and baseline is not None:
         try:
             activation_sampler(cfg, baseline)

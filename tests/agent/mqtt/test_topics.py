@@ -43,7 +43,7 @@ def test_topics() -> None:
         topic("p", "c", "event")
 
 
-def test_every_camera_of_every_site_has_its_own_six_topics() -> None:
+def test_every_camera_of_every_site_has_its_own_seven_topics() -> None:
     layout = {
         (site, camera): [topic(default_prefix(site), camera, kind) for kind in KINDS]
         for site in ("plant-1", "plant-2")
@@ -56,9 +56,10 @@ def test_every_camera_of_every_site_has_its_own_six_topics() -> None:
         "camdrift/plant-1/line3-top/events",
         "camdrift/plant-1/line3-top/metrics",
         "camdrift/plant-1/line3-top/command",
+        "camdrift/plant-1/line3-top/snapshot",
     ]
     names = [name for names in layout.values() for name in names]
-    assert len(set(names)) == len(names) == 4 * 6  # no two cameras or sites share a topic
+    assert len(set(names)) == len(names) == 4 * 7  # no two cameras or sites share a topic
     # A dashboard subscribed to every site gets each topic back as (site prefix, camera, kind).
     every_site = subscription("camdrift/+")
     assert every_site == "camdrift/+/+/+"

@@ -1,0 +1,90 @@
+"""The episode's picture on the broker: a real photograph's JPEG kept under the size bound (re-encoded
+smaller when needed, never published when it cannot fit), only from a real capture folder, and from the real
+daemon on a real mosquitto: retained on .../snapshot after drift.started, as image/jpeg."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data as skdata
+
+from camdrift.agent.mqtt.snapshot import bounded_jpeg, snapshot_of
+from tests.agent.mqtt.broker import Mosquitto
+from tests.agent.mqtt.collector import Collector
+from tests.agent.mqtt.test_mqtt_daemon import CAMDRIFT, baseline_file  # noqa: F401 (fixture)
+
+
+@pytest.fixture(scope="module")
+def photo_jpeg() -> bytes:
+    image = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    assert ok
+    return buf.tobytes()
+
+
+def test_a_jpeg_is_kept_under_the_bound(photo_jpeg: bytes) -> None:
+    assert bounded_jpeg(photo_jpeg, len(photo_jpeg)) == photo_jpeg  # fits: untouched
+    small = bounded_jpeg(photo_jpeg, 20_000)
+    assert small is not None and len(small) <= 20_000
+    image = cv2.imdecode(np.frombuffer(small, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None and image.shape[0] == image.shape[1]  # still the photo, its aspect kept
+    assert bounded_jpeg(photo_jpeg, 100) is None  # cannot fit even at 64 px: not published
+    assert bounded_jpeg(b"not a jpeg" * 1000, 100) is None
+
+
+def test_only_a_real_capture_folder_is_read(tmp_path: Path, photo_jpeg: bytes) -> None:
+    capture = tmp_path / "evidence" / "ep1-f20"
+    capture.mkdir(parents=True)
+    (capture / "frame_00.jpg").write_bytes(b"old")
+    (capture / "frame_01.jpg").write_bytes(photo_jpeg)
+    assert snapshot_of(tmp_path / "evidence", "ep1-f20", 1 << 20) == photo_jpeg  # the newest frame
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "frame_00.jpg").write_bytes(photo_jpeg)
+    assert snapshot_of(tmp_path / "evidence", "../secret", 1 << 20) is None
+    assert snapshot_of(tmp_path / "evidence", "nope", 1 << 20) is None
+
+
+def test_the_daemon_publishes_the_episodes_snapshot(
+    broker: Mosquitto,
+    baseline_file: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(
+        f'[camera]\nid = "cam1"\n[source]\nuri = "synthetic:gain_step_dark?seed=4&size=160x120&frames=400"\n'
+        f'[baseline]\npath = "{baseline_file}"\n[state]\ndir = "{tmp_path}/state"\n[sinks.console]\nenabled = false\n'
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\nsnapshot = true\nsnapshot_max_bytes = 8192\n'
+    )
+    events = Collector(broker.port, "camdrift/default/cam1/events")
+    proc = subprocess.run([*CAMDRIFT, "--config", str(cfg)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    started = [
+        json.loads(m.payload)
+        for m in events.wait_for(lambda ms: len(ms) > 0)
+        if b"drift.started" in m.payload
+    ]
+    events.close()
+    assert started and started[0]["evidence_id"]
+    late = Collector(broker.port, "camdrift/default/cam1/snapshot")  # a dashboard connecting afterwards
+    got = late.wait_for(lambda ms: len(ms) >= 1)
+    late.close()
+    assert got[0].retain and len(got[0].payload) <= 8192
+    image = cv2.imdecode(np.frombuffer(got[0].payload, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None and image.shape[1] * 3 == image.shape[0] * 4  # the 160x120 frame's aspect
+
+
+def test_snapshots_need_evidence(tmp_path: Path) -> None:
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(
+        '[camera]\nid = "cam1"\n[source]\nuri = "synthetic:gain_step?frames=10"\n'
+        f'[state]\ndir = "{tmp_path}/state"\n[evidence]\nmax_bytes = 0\n[mqtt]\nhost = "127.0.0.1"\nsnapshot = true\n'
+    )
+    proc = subprocess.run(
+        [*CAMDRIFT, "--config", str(cfg), "--check-config"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2 and "mqtt.snapshot" in proc.stderr and "evidence" in proc.stderr
