@@ -126,6 +126,7 @@ class SparkplugConfig(ConfigSection):
     enabled: bool = False
     group_id: str = checked(_SPARKPLUG_ID, "camdrift")
     edge_node_id: str | None = checked(_SPARKPLUG_ID, None)  # None: mqtt.site
+    primary_host_id: str | None = checked(_SPARKPLUG_ID, None)  # born only while this host is online
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,16 @@ that connection's last will, and MQTT allows one will per connection). Topics ar
 
 ``seq`` runs 0-255 over every message after NBIRTH; ``bdSeq`` 0-255 over connections, kept in the state
 directory so a restarted agent goes on counting. Values wait for the next birth while the broker is away (a
-birth carries the current values): nothing queues. Not implemented: the primary host application's STATE rule.
+birth carries the current values): nothing queues.
+
+With ``primary_host_id`` set (the primary host application's STATE rule, Sparkplug 3.0), the node subscribes to
+``spBv1.0/STATE/<primary_host_id>`` and is born only while that host says ``{"online": true}``; when the host
+says it went offline, the node publishes its deaths, disconnects and waits again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -60,6 +65,16 @@ DEVICE_METRICS = {
 }
 
 
+def _host_online(payload: bytes) -> bool | None:
+    """The primary host's STATE payload ``{"online": true|false, "timestamp": ...}`` -> online, or None."""
+    try:
+        doc = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    online = doc.get("online") if isinstance(doc, dict) else None
+    return online if isinstance(online, bool) else None
+
+
 def read_bdseq(path: Path | None) -> int:
     """The bdSeq of the last connection of an earlier run (-1: none), from ``path``."""
     try:
@@ -83,12 +98,16 @@ class SparkplugSink:
         group_id: str,
         edge_node_id: str,
         bdseq_path: Path | None = None,
+        primary_host_id: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.camera_id = camera_id
         self.group_id, self.edge_node_id = group_id, edge_node_id
         self._bdseq_path = bdseq_path
+        self.primary_host_id = primary_host_id
+        self.state_topic = f"spBv1.0/STATE/{primary_host_id}" if primary_host_id else None
+        self._host_offline = threading.Event()  # the primary host said offline: end this connection
         self.bdseq = read_bdseq(bdseq_path)
         self._clock = clock
         self._lock = threading.Lock()  # seq and the values: the daemon thread sends, paho's thread births
@@ -200,13 +219,22 @@ class SparkplugSink:
                 delay = min(delay * 2, self.settings.reconnect_max_s)
                 continue
             self._client = client
-            while not self._stop.is_set() and client.loop(timeout=0.2) == mqtt.MQTT_ERR_SUCCESS:
+            self._host_offline.clear()
+            while (
+                not self._stop.is_set()
+                and not self._host_offline.is_set()
+                and client.loop(timeout=0.2) == mqtt.MQTT_ERR_SUCCESS
+            ):
                 pass
+            born = self._born
             with self._lock:
                 self._born = False
-            if self._stop.is_set():
-                self._goodbye(client)
-                return
+            if self._stop.is_set() or self._host_offline.is_set():
+                self._goodbye(client, born)
+                if self._stop.is_set():
+                    return
+                log.warning("Sparkplug: primary host %s went offline; reconnecting", self.primary_host_id)
+                continue
             self._set_error(f"Sparkplug: connection to {self.settings.address} lost")
             delay = self.settings.reconnect_min_s
 
@@ -220,7 +248,10 @@ class SparkplugSink:
             return
         self.error = None
         client.subscribe(self._topic("NCMD"), qos=1)
-        self._birth(client)
+        if self.state_topic is not None:  # born when the primary host says it is online
+            client.subscribe(self.state_topic, qos=1)
+        else:
+            self._birth(client)
 
     def _birth(self, client: mqtt.Client) -> None:
         """NBIRTH (seq 0, this connection's bdSeq) and the camera's DBIRTH with its current values."""
@@ -235,7 +266,15 @@ class SparkplugSink:
         log.info("Sparkplug: node %s/%s born (bdSeq %d)", self.group_id, self.edge_node_id, self.bdseq)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        """NCMD: a rebirth request from a host application; anything unreadable is ignored (and logged)."""
+        """NCMD: a rebirth request from a host application; STATE: the primary host's; anything unreadable is
+        ignored (and logged)."""
+        if msg.topic == self.state_topic:
+            online = _host_online(msg.payload)
+            if online and not self._born:
+                self._birth(client)
+            elif online is False and self._born:
+                self._host_offline.set()
+            return
         try:
             _, values = decode(msg.payload)
         except Exception as exc:  # a foreign payload must not stop the node
@@ -244,10 +283,12 @@ class SparkplugSink:
         if values.get(REBIRTH) is True:
             self._birth(client)
 
-    def _goodbye(self, client: mqtt.Client) -> None:
-        """A clean stop: DDEATH of the camera, NDEATH of the node (the broker drops the will), disconnect."""
+    def _goodbye(self, client: mqtt.Client, born: bool = True) -> None:
+        """A clean end: DDEATH of the camera (if it was born), NDEATH of the node (the broker drops the will),
+        disconnect."""
         with self._lock:
-            client.publish(self._topic("DDEATH", device=True), encode([], self._next_seq()), qos=0)
+            if born:
+                client.publish(self._topic("DDEATH", device=True), encode([], self._next_seq()), qos=0)
         info = client.publish(self._topic("NDEATH"), self._death(), qos=1)
         deadline = time.monotonic() + 2.0
         while not info.is_published() and time.monotonic() < deadline:

@@ -294,6 +294,7 @@ def mqtt_sinks(cfg: Config, paths: AgentPaths, sequencer: Sequencer) -> list[Sin
             group_id=m.sparkplug.group_id,
             edge_node_id=m.sparkplug.edge_node_id or m.site,
             bdseq_path=paths.state_dir / "sparkplug-bdseq",
+            primary_host_id=m.sparkplug.primary_host_id,
         )
         spb.start()
         sinks.append(spb)

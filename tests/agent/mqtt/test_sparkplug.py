@@ -1,18 +1,22 @@
 """Sparkplug B against a real mosquitto and the real daemon, decoded on the host's side with the same Tahu
 payload: NBIRTH (seq 0, bdSeq) then DBIRTH with the camera's metrics, DDATA as they change with seq counting on,
 a rebirth on NCMD, the NDEATH will with the birth's bdSeq when the agent is SIGKILLed, a bdSeq that goes on
-counting after a restart, and DDEATH then NDEATH on a clean stop."""
+counting after a restart, and DDEATH then NDEATH on a clean stop; with a primary host, births only while it
+says it is online."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 
-from camdrift.agent.mqtt.sparkplug import DEVICE_METRICS, read_bdseq
+from camdrift.agent.mqtt.settings import MqttSettings
+from camdrift.agent.mqtt.sparkplug import DEVICE_METRICS, SparkplugSink, read_bdseq
 from camdrift.agent.mqtt.sparkplug_payload import BOOLEAN, REBIRTH, MetricValue, decode, encode
 from tests.agent.mqtt.broker import Mosquitto
 from tests.agent.mqtt.collector import Collector, Received
@@ -109,3 +113,41 @@ def test_a_bad_kept_bdseq_starts_afresh(tmp_path: Path, bad: str) -> None:
     path = tmp_path / "bdseq"
     path.write_text(bad)
     assert read_bdseq(path) == -1 and read_bdseq(tmp_path / "none") == -1 and read_bdseq(None) == -1
+
+
+def test_with_a_primary_host_the_node_is_born_only_while_the_host_is_online(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    settings = MqttSettings(host="127.0.0.1", port=broker.port, reconnect_min_s=0.1, reconnect_max_s=0.2)
+    sink = SparkplugSink(settings, "cam1", group_id="plant", edge_node_id="edge1", primary_host_id="scada")
+    host = Collector(broker.port, f"{ROOT}/#")
+    scada = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+    scada.connect("127.0.0.1", broker.port)
+    scada.loop_start()
+
+    def say(online: bool) -> None:
+        payload = json.dumps({"online": online, "timestamp": 1}).encode()
+        scada.publish("spBv1.0/STATE/scada", payload, qos=1, retain=True).wait_for_publish(5)
+
+    sink.start()
+    try:
+        time.sleep(1.0)
+        assert _after(host.messages, "NBIRTH") == []  # no primary host online yet: not born
+        say(True)
+        got = host.wait_for(lambda ms: len(_after(ms, "DBIRTH")) >= 1)
+        first = decode(_after(got, "NBIRTH")[0][1].payload)[1]["bdSeq"]
+        before = len(host.messages)
+        say(False)
+        got = host.wait_for(lambda ms: len(_after(ms, "NDEATH", before)) >= 1)
+        assert [_kind(m) for m in got[before:]][:2] == ["DDEATH", "NDEATH"]
+        time.sleep(0.8)
+        assert _after(host.messages, "NBIRTH", before) == []  # reconnected, waiting for the host again
+        say(True)
+        got = host.wait_for(lambda ms: len(_after(ms, "NBIRTH", before)) >= 1)
+        assert decode(_after(got, "NBIRTH", before)[0][1].payload)[1]["bdSeq"] == first + 1
+        assert sink.healthy
+    finally:
+        sink.stop()
+        scada.loop_stop()
+        scada.disconnect()
+        host.close()
