@@ -85,6 +85,8 @@ class Board:
         if kind == "availability":
             doc = payload.decode("utf-8", "replace")
             row.availability = doc
+        elif kind == "snapshot":  # the episode's JPEG: its size, not its bytes
+            doc = {"content_type": "image/jpeg", "bytes": len(payload)}
         else:
             try:
                 doc = json.loads(payload)

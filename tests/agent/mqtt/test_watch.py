@@ -137,6 +137,8 @@ def test_board_renders_rows_from_messages() -> None:
         "camdrift/p1/cam-1/events", json.dumps({"kind": "drift.started", "group": "exposure"}).encode(), 10.0
     )
     assert board.update("camdrift/p1/cam-1/metrics", b"not json", 10.0)["error"] == "payload is not JSON"
+    jpeg = board.update("camdrift/p1/cam-1/snapshot", b"\xff\xd8\xff" + bytes(500), 10.0)
+    assert jpeg["payload"] == {"content_type": "image/jpeg", "bytes": 503}
     board.update("camdrift/p2/" + "c" * 60 + "/availability", b"offline", 0.0)
     lines = board.render(70.0).splitlines()
     assert max(map(len, lines)) <= 120 and len(lines) == 3
