@@ -125,7 +125,7 @@ class SparkplugConfig(ConfigSection):
 
     enabled: bool = False
     group_id: str = checked(_SPARKPLUG_ID, "camdrift")
-    edge_node_id: str | None = checked(_SPARKPLUG_ID, None)  # None: mqtt.site
+    edge_node_id: str | None = checked(_SPARKPLUG_ID, None)  # None: <mqtt.site>-<camera.id>
     primary_host_id: str | None = checked(_SPARKPLUG_ID, None)  # born only while this host is online
 
 

@@ -292,7 +292,8 @@ def mqtt_sinks(cfg: Config, paths: AgentPaths, sequencer: Sequencer) -> list[Sin
             settings,
             cfg.camera.id,
             group_id=m.sparkplug.group_id,
-            edge_node_id=m.sparkplug.edge_node_id or m.site,
+            # one agent per camera, and a Sparkplug node has one session: two agents must not share a node id
+            edge_node_id=m.sparkplug.edge_node_id or f"{m.site}-{cfg.camera.id}",
             bdseq_path=paths.state_dir / "sparkplug-bdseq",
             primary_host_id=m.sparkplug.primary_host_id,
         )
