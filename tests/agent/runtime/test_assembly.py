@@ -176,3 +176,18 @@ def test_the_agent_leaves_the_per_frame_reference_features_on_disk(tmp_path: Pat
     )
     assert load_baseline(path).reference_frames is not None
     assert checked_baseline(agent_config(tmp_path, path)).reference_frames is None
+
+
+def test_each_agent_is_its_own_sparkplug_node_by_default(tmp_path: Path, baseline_file: Path):
+    from tests.agent.mqtt.broker import free_port
+
+    mqtt = {"host": "127.0.0.1", "port": free_port(), "site": "plant-1", "sparkplug": {"enabled": True}}
+    cfg = agent_config(tmp_path, baseline_file, mqtt=mqtt)
+    sinks = mqtt_sinks(cfg, workshop(cfg).paths, Sequencer())
+    try:
+        assert [type(s).__name__ for s in sinks] == ["MqttSink", "SparkplugSink"]
+        assert sinks[1].edge_node_id == "plant-1-cam1" and sinks[1].group_id == "camdrift"
+    finally:
+        for sink in sinks:
+            sink.stop()
+            sink.close()
