@@ -9,7 +9,8 @@ defaults to ``homeassistant``), with ``node_id`` = ``camdrift_<site>_<camera>``:
 - ``sensor`` ``cause``: the open episode's top cause in plain words (``none`` without an episode), from ``state``,
   with the episode id, cause code and start as attributes;
 - ``sensor`` ``worst_ratio``: the largest score over its drift threshold (1.0 = at the threshold), from ``metrics``;
-- ``sensor`` ``analysed_per_min``: frames analysed per minute, from the retained ``status``.
+- ``sensor`` ``analysed_per_min``: frames analysed per minute, from the retained ``status``;
+- ``camera`` ``snapshot`` (with ``mqtt.snapshot`` on): the episode's picture from ``.../snapshot``.
 
 Every entity reads the camdrift topics that exist anyway (``value_template`` over their JSON: no second copy of
 any payload) and is available while the camera's availability topic says ``online``. The configs go out again on
@@ -148,15 +149,35 @@ class Discovery:
             if "json_attributes_template" in config:
                 config["json_attributes_topic"] = source
             out[self.config_topic(object_id)] = config
+        if s.snapshot_dir is not None:  # the episode's picture (mqtt.snapshot) as a camera entity
+            out[self.camera_topic] = {
+                "name": "Drift snapshot",
+                "unique_id": f"{self._node}_snapshot",
+                "object_id": f"{self._node}_snapshot",
+                "topic": topic(s.prefix, camera, "snapshot"),
+                "availability_topic": topic(s.prefix, camera, "availability"),
+                "payload_available": "online",
+                "payload_not_available": "offline",
+                "device": device,
+                "origin": {"name": "camdrift", "sw_version": ver},
+            }
         return out
+
+    @property
+    def camera_topic(self) -> str:
+        return f"{self.prefix}/camera/{self._node}/snapshot/config"
+
+    @property
+    def topics(self) -> list[str]:
+        """Every config topic this camera may use (each gets a config or, when unused, an empty payload)."""
+        return [*(self.config_topic(o) for o in ENTITIES), self.camera_topic]
 
     def publish(self, client: mqtt.Client) -> int:
         """Publish every config (enabled) or an empty payload on each config topic (disabled: removes what an
         earlier enabled run left), retained; returns how many messages went out."""
+        payloads = dict.fromkeys(self.topics, b"")  # what is not configured now is removed
         if self.enabled:
-            payloads = {t: json.dumps(c, separators=(",", ":")).encode() for t, c in self.configs().items()}
-        else:
-            payloads = {self.config_topic(o): b"" for o in ENTITIES}
+            payloads |= {t: json.dumps(c, separators=(",", ":")).encode() for t, c in self.configs().items()}
         for name, payload in payloads.items():
             client.publish(name, payload, qos=QOS, retain=True)
         self.published += 1

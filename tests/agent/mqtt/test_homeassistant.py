@@ -32,11 +32,12 @@ from tests.agent.mqtt.broker import Mosquitto
 from tests.agent.mqtt.collector import Collector
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "ha_discovery.schema.json").read_text())
-TOPIC = re.compile(r"^homeassistant/(binary_sensor|sensor)/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)/config$")
+TOPIC = re.compile(r"^homeassistant/(binary_sensor|sensor|camera)/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)/config$")
 
 
-def _settings(port: int = 1883, enabled: bool = True) -> MqttSettings:
+def _settings(port: int = 1883, enabled: bool = True, snapshot_dir: Path | None = None) -> MqttSettings:
     return MqttSettings(
+        snapshot_dir=snapshot_dir,
         host="127.0.0.1",
         port=port,
         prefix="camdrift/plant-1",
@@ -87,6 +88,11 @@ def test_configs_follow_the_documented_discovery_schema_and_topics():
     assert drift["device_class"] == "problem" and drift["state_topic"] == "camdrift/plant-1/line3.top/state"
     with pytest.raises(jsonschema.ValidationError):  # the schema refuses what Home Assistant would refuse
         jsonschema.validate({**drift, "device_class": "drift"}, {**SCHEMA, "$ref": "#/$defs/binary_sensor"})
+    # with snapshots on, the episode's picture is a camera entity reading the snapshot topic
+    with_camera = Discovery(_settings(snapshot_dir=Path("/tmp")), "line3.top").configs()
+    camera = with_camera.pop(f"homeassistant/camera/{node}/snapshot/config")
+    jsonschema.validate(camera, {**SCHEMA, "$ref": "#/$defs/camera"})
+    assert camera["topic"] == "camdrift/plant-1/line3.top/snapshot" and with_camera == configs
 
 
 def test_templates_read_the_agents_own_payloads():
@@ -130,7 +136,7 @@ def test_configs_are_retained_come_back_after_ha_birth_and_are_removed_when_disa
         watcher = Collector(broker.port, "homeassistant/#")
         watcher.wait_for(lambda ms: len([m for m in ms if m.topic.endswith("/config")]) >= 4)
         retained = _retained_configs(broker.port)
-        assert set(retained) == set(Discovery(_settings(), "line3.top").configs())
+        assert set(retained) == set(Discovery(_settings(), "line3.top").configs())  # no camera: snapshots off
         for name, payload in retained.items():
             jsonschema.validate(json.loads(payload), {**SCHEMA, "$ref": f"#/$defs/{name.split('/')[1]}"})
 

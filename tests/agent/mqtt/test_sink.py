@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from camdrift.agent.mqtt.homeassistant import ENTITIES
+from camdrift.agent.mqtt.homeassistant import Discovery
 from camdrift.agent.mqtt.outbox import Outbox
 from camdrift.agent.mqtt.settings import MqttSettings
 from camdrift.agent.mqtt.sink import MqttSink
@@ -43,7 +43,7 @@ def test_exception_in_a_callback_is_caught_flagged_and_the_sink_recovers(
     def flaky(*args):
         calls.append(args)
         # acks before the first event's: "online", then the removals of Home Assistant configs (discovery off)
-        if len(calls) == 2 + len(ENTITIES):
+        if len(calls) == 2 + len(Discovery(settings, "cam-9").topics):
             raise RuntimeError("bug in a callback")
         original(*args)
 
