@@ -1,4 +1,5 @@
-"""Home Assistant MQTT discovery: each camera appears in Home Assistant as a device with four entities.
+"""Home Assistant MQTT discovery: each camera appears in Home Assistant as a device with four entities (five
+with snapshots).
 
 Off by default (``[mqtt.homeassistant] enabled = true``). The configs are published retained, QoS 1, on
 ``<prefix>/<component>/<node_id>/<object_id>/config`` (Home Assistant's discovery topic layout; ``prefix``
