@@ -153,6 +153,11 @@ class Connection:
         if client is not None:
             try:
                 client.drop_out_messages()
+                # A clean DISCONNECT makes the broker drop the will, so say "offline" first: otherwise the
+                # retained availability reads online while no connection is up (and for good, if we stop now).
+                if client.socket() is not None:
+                    self._availability.offline(client)
+                    self.step(client)
                 client.disconnect()
                 for _ in range(10):
                     if client.socket() is None or self.step(client) != mqtt.MQTT_ERR_SUCCESS:

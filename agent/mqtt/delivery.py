@@ -64,7 +64,7 @@ class Delivery:
             if topic in waiting:
                 continue  # a newer copy waits in the outbox and goes out next
             row = OutboxRow(0, topic, payload, qos, True, kind, PRIORITY.get(kind, 0), created, None)
-            if created < self._connected_since:
+            if created < self._connected_since and kind != "snapshot":  # a JPEG has no replayed field
                 payload = mark_replayed(payload)
             info = client.publish(topic, payload, qos=qos, retain=True, properties=self._properties(row, now))
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
@@ -92,7 +92,8 @@ class Delivery:
                 expired.append(row.id)
                 self._window.passed(row)
                 continue
-            payload = mark_replayed(row.payload) if row.created < self._connected_since else row.payload
+            replayed = row.created < self._connected_since and row.kind != "snapshot"  # a JPEG: as it is
+            payload = mark_replayed(row.payload) if replayed else row.payload
             info = client.publish(
                 row.topic, payload, qos=row.qos, retain=row.retain, properties=self._properties(row, now)
             )

@@ -58,8 +58,10 @@ ENTITIES: dict[str, tuple[str, dict[str, Any]]] = {
             "kind": "state",
             "value_template": "{% set e = value_json.episode %}"
             "{{ 'none' if not e else ((e.summary or 'drift, cause not named yet')[:255]) }}",
+            # dict.get: without an episode the attributes are nulls (attribute access on {} is undefined,
+            # which tojson cannot serialise)
             "json_attributes_template": "{% set e = value_json.episode or {} %}"
-            '{{ {"episode_id": e.id, "cause": e.cause, "since": e.since} | tojson }}',
+            '{{ {"episode_id": e.get("id"), "cause": e.get("cause"), "since": e.get("since")} | tojson }}',
         },
     ),
     "worst_ratio": (

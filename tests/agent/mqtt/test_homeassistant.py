@@ -108,6 +108,10 @@ def test_templates_read_the_agents_own_payloads():
     assert _render(cause["value_template"], _state("drift", restored)) == "drift, cause not named yet"
     attrs = json.loads(_render(cause["json_attributes_template"], _state("drift", episode)))
     assert attrs == {"episode_id": "ep-1", "cause": "lighting", "since": 2.0}
+    none = json.loads(
+        _render(cause["json_attributes_template"], _state("ok", None))
+    )  # healthy, episode ended
+    assert none == {"episode_id": None, "cause": None, "since": None}
     long = EpisodeState("ep-1", 2.0, "content", "x" * 400)
     assert len(_render(cause["value_template"], _state("drift", long))) == 255  # a sensor state's limit
     metrics = Metrics("line3.top", 40, 8.0, (GroupMetric("psi.luma", "psi", 0.3, 0.1),), 60.0)

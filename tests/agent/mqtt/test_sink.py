@@ -64,6 +64,9 @@ def test_exception_in_a_callback_is_caught_flagged_and_the_sink_recovers(
         m.doc["frame_index"] for m in sub.wait_for(lambda ms: len(ms) >= 6) if m.topic.endswith("/events")
     ]
     assert set(frames) == set(range(5))  # every event delivered (at least once)
+    # the reset said "offline" before dropping the connection (a clean DISCONNECT drops the will), then "online"
+    availability = [m.payload for m in sub.on("/availability")]
+    assert b"offline" in availability and availability[-1] == b"online"
     sink.stop()
     assert not sink._thread.is_alive() and not sink.connected
     box.close()

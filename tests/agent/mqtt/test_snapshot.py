@@ -88,3 +88,71 @@ def test_snapshots_need_evidence(tmp_path: Path) -> None:
         [*CAMDRIFT, "--config", str(cfg), "--check-config"], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 2 and "mqtt.snapshot" in proc.stderr and "evidence" in proc.stderr
+
+
+def _started(evidence_id: str):
+    from camdrift.agent.output.events import Event
+
+    return Event(
+        kind="drift.started",
+        camera_id="cam1",
+        frame_index=40,
+        stream_time=8.0,
+        episode_id="ep-1",
+        group="shift.brightness",
+        severity="critical",
+        summary="lighting",
+        evidence_id=evidence_id,
+    )
+
+
+def test_a_snapshot_survives_a_broker_restart_and_an_outage(tmp_path: Path, photo_jpeg: bytes) -> None:
+    """The birth set after a broker restart and the outbox after an outage carry the JPEG as it is (a picture
+    has no 'replayed' field to set): the connection stays healthy and a late dashboard gets the picture."""
+    import time
+
+    from camdrift.agent.mqtt.outbox import Outbox
+    from camdrift.agent.mqtt.settings import MqttSettings
+    from camdrift.agent.mqtt.sink import MqttSink
+    from camdrift.agent.output.events import Sequencer
+
+    capture = tmp_path / "evidence" / "ep-1-f40"
+    capture.mkdir(parents=True)
+    (capture / "frame_00.jpg").write_bytes(photo_jpeg)
+    broker = Mosquitto(tmp_path / "broker", persistence=False).start()
+    settings = MqttSettings(
+        host="127.0.0.1",
+        port=broker.port,
+        snapshot_dir=tmp_path / "evidence",
+        snapshot_max_bytes=1 << 20,
+        reconnect_min_s=0.1,
+        reconnect_max_s=0.2,
+    )
+    sink = MqttSink(settings, "cam1", Outbox(tmp_path / "o.sqlite"), Sequencer())
+    sink.start()
+
+    def until(predicate, timeout: float = 10.0) -> None:
+        end = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < end, "timed out"
+            time.sleep(0.05)
+
+    try:
+        until(lambda: sink.connected)
+        sink.send(_started("ep-1-f40"))
+        until(lambda: sink.outbox.pending == 0)
+        broker.kill()  # every retained message is gone with it
+        until(lambda: not sink.connected)
+        sink.send(_started("ep-1-f40"))  # a second episode's picture waits in the outbox meanwhile
+        broker.start()
+        until(lambda: sink.connected and sink.outbox.pending == 0)
+        late = Collector(broker.port, "camdrift/default/cam1/snapshot")
+        got = late.wait_for(lambda ms: len(ms) >= 1)
+        late.close()
+        assert got[0].retain and got[0].payload == photo_jpeg
+        time.sleep(0.5)
+        assert sink.healthy and sink.faults == 0 and sink.connected
+    finally:
+        sink.stop()
+        sink.close()
+        broker.kill()
