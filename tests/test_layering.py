@@ -11,10 +11,22 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = {"kernels": 0, "agent": 1, "calibration": 2}
 # What the package itself may import at run time: the standard library and the declared dependencies.
-RUNTIME_DEPENDENCIES = {"numpy", "cv2", "numba", "paho", "onnxruntime", "camdrift"}
+RUNTIME_DEPENDENCIES = {
+    "numpy",
+    "cv2",
+    "numba",
+    "paho",
+    "onnxruntime",
+    "google",
+    "camdrift",
+}  # google: protobuf
 # Scripts shipped in a package folder but run by another interpreter, never imported by camdrift: what they may
 # import besides the standard library and numpy. The alibi-detect driver runs in .venv-peers (numpy < 2).
-STANDALONE = {"calibration/bench/peer_cvm_driver.py": {"alibi_detect"}}
+STANDALONE = {
+    "calibration/bench/peer_cvm_driver.py": {"alibi_detect"},
+    # behind the report extra: only `camdrift report` imports it, and says which extra to install without it
+    "calibration/report/render.py": {"matplotlib"},
+}
 
 
 def _modules(layer: str) -> list[Path]:

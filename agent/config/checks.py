@@ -25,10 +25,13 @@ def in_range(lo: float, hi: float, *, lo_open: bool = False, floor: float = 0.0)
     of an open range that are too small to mean anything (``max_fps = 1e-9``, ``stall_timeout = 5e-324``)."""
     left = "(" if lo_open else "["
 
+    def bound(x: float) -> str:  # integers as integers: "[4096, 16777216]", not "1.67772e+07"
+        return str(x) if isinstance(x, int) else f"{x:g}"
+
     def check(v: float) -> str | None:
         ok = (v > lo if lo_open else v >= lo) and v <= hi and not (isinstance(v, float) and math.isnan(v))
         if not ok:
-            return f"must be in {left}{lo:g}, {hi:g}], got {v!r}"
+            return f"must be in {left}{bound(lo)}, {bound(hi)}], got {v!r}"
         return f"must be at least {floor:g}, got {v!r}" if v < floor else None
 
     return check

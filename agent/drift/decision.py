@@ -13,6 +13,7 @@ onset's frame index and stream time, so replaying a recording gives the same ids
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -81,7 +82,10 @@ class Hysteresis:
         recovery: int = 10,
         exit: float | None = None,
     ) -> None:
-        exit = warn if exit is None else exit
+        if exit is None:
+            # Leave the drift state below warn; a baseline from before warn < drift was enforced may have
+            # warn == drift (capped): then just below drift, or the state could never be left.
+            exit = warn if warn < drift else math.nextafter(drift, -math.inf)
         if not (exit <= warn <= drift) or exit >= drift:
             raise ValueError(
                 f"{name}: need exit <= warn <= drift and exit < drift, got {exit}, {warn}, {drift}"

@@ -79,8 +79,12 @@ def parse_command(payload: bytes) -> Command | CommandReply:
             ident, None, False, f"unknown command {name!r}; expected one of {', '.join(COMMANDS)}"
         )
     episode = doc.get("episode_id")
-    if command == "ack" and (not isinstance(episode, str) or not 0 < len(episode) <= _ID_CHARS):
+    if command == "ack" and episode is None:
         return CommandReply(ident, command, False, "'ack' needs 'episode_id', the episode to acknowledge")
+    if command == "ack" and (not isinstance(episode, str) or not 0 < len(episode) <= _ID_CHARS):
+        return CommandReply(
+            ident, command, False, f"'episode_id' must be a string of 1..{_ID_CHARS} characters"
+        )
     return Command(ident, command, episode if command == "ack" else None)
 
 

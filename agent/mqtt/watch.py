@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 import paho.mqtt.client as mqtt
 
+from camdrift.agent.drift.words import cause_words
 from camdrift.agent.mqtt.settings import MqttConfigError, MqttSettings, read_secret
 from camdrift.agent.mqtt.tls import build_ssl_context, describe_connect_error
 from camdrift.agent.mqtt.topics import parse_topic, subscription, validate_camera_id, validate_prefix
@@ -166,7 +167,10 @@ def _overview(row: CameraRow) -> tuple[str, ...]:
     episode = state.get("episode") if isinstance(state.get("episode"), dict) else None
     cause = since = ident = "-"
     if episode is not None:
-        cause = str(episode.get("summary") or episode.get("cause") or "not named yet").split(";")[0]
+        # the cause in plain words first, then the event's own account of it (cut to fit)
+        code, summary = episode.get("cause"), str(episode.get("summary") or "").split(";")[0]
+        cause = f"{cause_words(code)}: {summary}" if code and summary else (summary or cause_words(code))
+        cause = "not named yet" if cause == "-" else cause
         since = _since(episode.get("since"), state.get("stream_time"))
         ident = str(episode.get("id") or "-") + (" (ack)" if episode.get("acknowledged") is True else "")
     verdict = str(state.get("overall", "-")) if state else "-"
@@ -196,10 +200,24 @@ def _table(
             break
         widths[max(shrinkable, key=lambda i: widths[i])] -= 1
         excess -= 1
+
+    def cut(i: int, cell: str, w: int) -> str:  # camera names differ at their end (line-07, line-08)
+        return _clip_middle(cell, w) if i == 0 else _clip(cell, w)
+
     return "\n".join(
-        "  ".join(_clip(cell, w).ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()[:width]
+        "  ".join(cut(i, c, w).ljust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))).rstrip()[
+            :width
+        ]
         for line in lines
     )
+
+
+def _clip_middle(text: str, width: int) -> str:
+    """``text`` cut in its middle to ``width`` (its start and end kept)."""
+    if len(text) <= width:
+        return text
+    head = (width - 1 + 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head) :]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

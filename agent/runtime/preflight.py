@@ -121,6 +121,14 @@ def preflight(cfg: Config, environ: Mapping[str, str] | None = None) -> list[Pro
         evidence = writable_folder_problem(paths.evidence, "evidence folder")
         if evidence is not None:
             problems.append(Problem("evidence.dir", evidence))
+    if not cfg.mqtt.host:  # MQTT is off: its integrations would silently do nothing
+        for key, on in (
+            ("mqtt.homeassistant.enabled", cfg.mqtt.homeassistant.enabled),
+            ("mqtt.sparkplug.enabled", cfg.mqtt.sparkplug.enabled),
+            ("mqtt.snapshot", cfg.mqtt.snapshot),
+        ):
+            if on:
+                problems.append(Problem(key, "needs mqtt.host (MQTT is off without a broker)"))
     if cfg.mqtt.snapshot and not (cfg.evidence.max_bytes > 0 and cfg.evidence.rate > 0):
         problems.append(
             Problem("mqtt.snapshot", "needs evidence captures (evidence.max_bytes and evidence.rate > 0)")

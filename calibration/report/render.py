@@ -192,7 +192,10 @@ def report_figure(
         title += f": {result.verdict.upper()}"
         if result.verdict != "pass":
             title += f", likely cause: {likely_cause(result.causes)}"
-        sub = f"current: {result.frames} frames against the reference of {baseline.frame_count} ({baseline.source})"
+        sub = (
+            f"current capture: {result.frames} frames; reference: {baseline.frame_count} frames of "
+            f"{baseline.source}"
+        )
     else:
         sub = f"reference only: {baseline.frame_count} frames of {baseline.source}, created {baseline.created_at}"
     fig.suptitle(title + "\n" + sub, fontsize=10, ha="left", x=0.01, y=1 - 0.15 / total, va="top")

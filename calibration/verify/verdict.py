@@ -170,7 +170,7 @@ def table(result: VerifyResult) -> str:
     secondary: it moved too, and the headline's cause explains the change as a whole."""
     headline = result.causes[0].code if result.causes else None
     lines = [
-        f"{'what was measured':<38} {'score':>7}  {'verdict':<7} {'in a row':>8}  {'likely cause':<40} id"
+        f"{'what was measured':<38} {'score':>7}  {'verdict':<7} {'in a row':>8}  {'likely cause':<48} id"
     ]
     for r in result.rows:
         cause = cause_words(r.cause) if r.verdict != "pass" else "-"

@@ -11,6 +11,7 @@ from camdrift.agent.config.checks import in_range, nonempty, pattern, source_uri
 def test_ranges_say_which_bounds_are_open():
     assert in_range(0, 1, lo_open=True)(0.0) == "must be in (0, 1], got 0.0"
     assert in_range(1, 64)(0) == "must be in [1, 64], got 0"
+    assert in_range(4096, 16 << 20)(1) == "must be in [4096, 16777216], got 1"  # integers as integers
     assert in_range(0, 1, lo_open=True)(1.0) is None and in_range(1, 64)(64) is None
 
 

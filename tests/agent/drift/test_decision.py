@@ -102,3 +102,11 @@ def test_the_source_is_part_of_the_episode_id() -> None:
     ep.kinds([g.update(3.0).transition], 10, 2.0)
     assert ep.current == episode_id("cam", "b", 10, 2.0, "shm:line7")
     assert ep.state_header() == {"episode": ep.current, "episode_groups": ["a"]}  # the state holds no source
+
+
+def test_a_capped_warn_equal_to_drift_still_leaves_the_drift_state():
+    """Baselines from before warn < drift was enforced may have warn == drift (even at 1e308, as a crafted
+    file found by the fuzz suite): the engine runs on them and a recovered statistic leaves the drift state."""
+    g = Hysteresis("psi.red", warn=4.0, drift=4.0, persistence=1, recovery=1)
+    assert [g.update(s).state for s in (1.0, 5.0, 5.0, 1.0)] == ["ok", "drift", "drift", "ok"]
+    assert Hysteresis("psi.red", warn=1e308, drift=1e308).update(1.0).state == "ok"

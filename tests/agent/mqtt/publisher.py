@@ -69,7 +69,7 @@ def _state(camera: str, frame: int, score: float) -> State:
             for n in names
         ),
         episode=EpisodeState(
-            "ep-1", 12.0, "lighting", "lighting changed: brightness -15 % (light or exposure)"
+            "ep-1", 12.0, "lighting", "mean luma -15% since baseline, uniform across the frame: lighting"
         ),
     )
 

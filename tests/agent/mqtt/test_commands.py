@@ -46,6 +46,7 @@ S = '"schema": "camdrift.command/1"'
         (b'{%s, "id": "d", "command": "reboot"}' % S.encode(), CommandReply("d", None, False, "unknown command 'reboot'; expected one of refresh, capture, ack")),
         (b'{"schema": "x/2", "id": "e", "command": "refresh"}', CommandReply("e", "refresh", False, "'schema' must be 'camdrift.command/1', got 'x/2'")),
         (b'{%s, "id": "f", "command": "ack"}' % S.encode(), CommandReply("f", "ack", False, "'ack' needs 'episode_id', the episode to acknowledge")),
+        (b'{%s, "id": "g", "command": "ack", "episode_id": 12}' % S.encode(), CommandReply("g", "ack", False, "'episode_id' must be a string of 1..128 characters")),
     ],
 )  # fmt: skip
 def test_requests_are_parsed_strictly(payload: bytes, expected) -> None:

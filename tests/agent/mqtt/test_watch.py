@@ -68,7 +68,9 @@ def test_watch_shows_two_agents_publishing_at_once(
     rows = {line.split()[0]: line for line in lines[1:]}
     assert set(rows) == {"plant-1/cam-a", "plant-2/cam-b"}
     for row in rows.values():
-        assert " online " in row and " DRIFT " in row and "lighting changed" in row and " ep-1 " in row
+        assert (
+            " online " in row and " DRIFT " in row and "lighting: mean luma -15%" in row and " ep-1 " in row
+        )
         assert row.rstrip().endswith("psi.luma, shift.brightness") and "shift.noise" not in row
 
     # One camera in detail: every statistic, drifting first, with its score over its threshold.
@@ -129,7 +131,7 @@ def test_board_renders_rows_from_messages() -> None:
         "id": "a1b2c3d4",
         "since": 100.0,
         "cause": "lighting",
-        "summary": "lighting changed: -15 %; or x",
+        "summary": "mean luma -15%: lighting; or x",
     }
     state = {"overall": "drift", "stream_time": 190.0, "groups": groups, "episode": episode}
     board.update("camdrift/p1/cam-1/state", json.dumps(state).encode(), 0.0)
@@ -139,14 +141,18 @@ def test_board_renders_rows_from_messages() -> None:
     assert board.update("camdrift/p1/cam-1/metrics", b"not json", 10.0)["error"] == "payload is not JSON"
     jpeg = board.update("camdrift/p1/cam-1/snapshot", b"\xff\xd8\xff" + bytes(500), 10.0)
     assert jpeg["payload"] == {"content_type": "image/jpeg", "bytes": 503}
-    board.update("camdrift/p2/" + "c" * 60 + "/availability", b"offline", 0.0)
+    board.update("camdrift/p2/packer-" + "x" * 50 + "-07/availability", b"offline", 0.0)
     lines = board.render(70.0).splitlines()
     assert max(map(len, lines)) <= 120 and len(lines) == 3
     row = lines[1]
     assert row.split()[:3] == ["p1/cam-1", "online", "DRIFT"]
-    assert "lighting changed: -15 %" in row and "or x" not in row and " 1.5m " in row and "a1b2c3d4" in row
+    assert (
+        "lighting: mean luma -15%" in row and "or x" not in row
+    )  # the cause in plain words first and " 1.5m " in row and "a1b2c3d4" in row
     assert row.rstrip().endswith("shift.brightness") and "cusum" not in row
     assert lines[2].split()[1:3] == ["offline", "-"] and "…" in lines[2]  # a long name is cut to fit
+    name = lines[2].split()[0]
+    assert name.startswith("p2/packer-") and name.endswith("x-07")  # start and end kept: line-07 vs line-08
     detail = board.render_camera("p1/cam-1", 70.0).splitlines()
     first = detail.index(next(line for line in detail if line.startswith("STATISTIC"))) + 1
     assert detail[first].split() == ["shift.brightness", "drift", "1.50x", "1.5m"]

@@ -55,3 +55,16 @@ def test_writability_is_tried_not_guessed_from_permissions(tmp_path: Path, basel
     assert [p.key for p in problems] == ["state.dir", "sinks.jsonl.path"], problems
     assert all("/proc" in p.message for p in problems)
     assert not list(tmp_path.rglob(".camdrift-check-*"))  # no probe file left behind
+
+
+def test_mqtt_integrations_without_a_broker_are_problems_not_silence(tmp_path: Path, baseline_file: Path):
+    mqtt = {"homeassistant": {"enabled": True}, "sparkplug": {"enabled": True}, "snapshot": True}
+    problems = preflight(agent_config(tmp_path, baseline_file, mqtt=mqtt), {})
+    assert [p.key for p in problems] == [
+        "mqtt.homeassistant.enabled",
+        "mqtt.sparkplug.enabled",
+        "mqtt.snapshot",
+    ]
+    assert all("needs mqtt.host" in str(p) for p in problems)
+    with_broker = agent_config(tmp_path, baseline_file, mqtt={**mqtt, "host": "broker.plant"})
+    assert preflight(with_broker, {}) == []
