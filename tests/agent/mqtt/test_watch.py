@@ -74,7 +74,7 @@ def test_watch_shows_two_agents_publishing_at_once(
         assert row.rstrip().endswith("psi.luma, shift.brightness") and "shift.noise" not in row
 
     # One camera in detail: every statistic, drifting first, with its score over its threshold.
-    detail = _watch(
+    cam_a = (
         "--host",
         "127.0.0.1",
         "--port",
@@ -83,8 +83,8 @@ def test_watch_shows_two_agents_publishing_at_once(
         "camdrift/plant-1",
         "--camera",
         "cam-a",
-        "--once",
     )
+    detail = _watch(*cam_a, "--once")
     assert detail.returncode == 0, detail.stderr
     text = detail.stdout.splitlines()
     assert max(map(len, text)) <= 120
@@ -93,18 +93,7 @@ def test_watch_shows_two_agents_publishing_at_once(
     assert any(line.startswith("baseline age: 1.0h") for line in text)
 
     # --camera and a fixed prefix narrow it down.
-    one = _watch(
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(broker.port),
-        "--prefix",
-        "camdrift/plant-1",
-        "--camera",
-        "cam-a",
-        "--once",
-        "--json",
-    )
+    one = _watch(*cam_a, "--once", "--json")
     assert {json.loads(line)["camera"] for line in one.stdout.splitlines()} == {"cam-a"}
     sub.close()
 
