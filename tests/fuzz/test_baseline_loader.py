@@ -155,8 +155,12 @@ def crafted(draw: st.DrawFn) -> tuple[dict, dict[str, np.ndarray]]:
         else:  # the thresholds the verdict rests on: +inf, NaN, warn above drift, zero
             name = draw(st.sampled_from(["thresholds.drift", "thresholds.warn", "thresholds.null_scale"]))
             if name in arrays and arrays[name].size:
-                arrays[name] = arrays[name].copy()
-                arrays[name][draw(st.integers(0, arrays[name].size - 1))] = draw(st.sampled_from(SPECIAL))
+                # a flat float copy: an earlier "dtype" step may have made it integer or boolean (no inf there),
+                # and a "shape" step 0-dimensional (no index)
+                a = arrays[name]
+                flat = a.astype(np.float64).reshape(-1)
+                flat[draw(st.integers(0, a.size - 1))] = draw(st.sampled_from(SPECIAL))
+                arrays[name] = flat.reshape(a.shape)
     header.pop("sha256", None)
     header["sha256"] = content_digest(header, arrays)
     return header, arrays
