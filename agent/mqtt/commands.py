@@ -12,7 +12,7 @@ open episode (the retained state then says so). Every command gets one reply on 
 not retained)::
 
     {"schema": "camdrift.command_reply/1", "camera_id": "line3-top", "id": "op-43", "command": "capture",
-     "ok": true, "error": null, "evidence_id": "flag-f1203-t240600", "time": "2026-12-04T10:00:00.000Z"}
+     "ok": true, "error": null, "evidence_id": "capture-f1203-t240600", "time": "2026-12-04T10:00:00.000Z"}
 
 A payload that is not such an object, names another schema or an unknown command gets ``ok: false`` with the
 reason (``id`` null when it could not be read); nothing a command topic carries can stop the agent.
@@ -106,9 +106,18 @@ class CommandDesk:
         self._pending: deque[Command] = deque()
         self._replies: deque[CommandReply] = deque(maxlen=MAX_REPLIES)
 
-    def receive(self, payload: bytes) -> None:
-        """A message on the command topic: queued for the agent, or answered at once with its error."""
+    def receive(self, payload: bytes, retained: bool = False) -> None:
+        """A message on the command topic: queued for the agent, or answered at once with its error. A retained
+        command is refused: the broker would hand it over again on every reconnect and restart."""
         parsed = parse_command(payload)
+        if retained and isinstance(parsed, Command):
+            parsed = CommandReply(
+                parsed.id,
+                parsed.command,
+                False,
+                "a retained command is not carried out: "
+                "publish it without the retain flag (and clear the retained one)",
+            )
         with self._lock:
             if isinstance(parsed, CommandReply):
                 self._replies.append(parsed)

@@ -42,7 +42,7 @@ from camdrift.agent.mqtt.delivery import Delivery
 from camdrift.agent.mqtt.homeassistant import Discovery
 from camdrift.agent.mqtt.outbox import Outbox
 from camdrift.agent.mqtt.settings import MqttSettings, backoff_delays, default_client_id
-from camdrift.agent.mqtt.snapshot import snapshot_of
+from camdrift.agent.mqtt.snapshot import safe_snapshot
 from camdrift.agent.mqtt.topics import topic, validate_camera_id
 from camdrift.agent.output.events import Envelope, Event, Message, Sequencer, encode
 from camdrift.agent.output.sinks import Backlog
@@ -146,8 +146,7 @@ class MqttSink:
 
     def _snapshot(self, evidence_id: str) -> None:
         """The episode's evidence JPEG, retained on ``.../snapshot`` (with ``snapshot_dir`` set)."""
-        folder = self.settings.snapshot_dir
-        jpeg = None if folder is None else snapshot_of(folder, evidence_id, self.settings.snapshot_max_bytes)
+        jpeg = safe_snapshot(self.settings.snapshot_dir, evidence_id, self.settings.snapshot_max_bytes)
         if jpeg is not None:
             name = topic(self.settings.prefix, self.camera_id, "snapshot")
             self.outbox.put(name, jpeg, 1, True, "snapshot")
@@ -276,7 +275,7 @@ class MqttSink:
     def _on_message(self, client: mqtt.Client, msg: mqtt.MQTTMessage) -> None:
         """A message of a subscription: a command for this camera, or Home Assistant's status."""
         if self.commands is not None and msg.topic == self.commands.topic:
-            self.commands.receive(msg.payload)
+            self.commands.receive(msg.payload, retained=bool(msg.retain))
         else:
             self._discovery.message(client, msg)
 

@@ -108,6 +108,8 @@ class SparkplugSink:
         self.primary_host_id = primary_host_id
         self.state_topic = f"spBv1.0/STATE/{primary_host_id}" if primary_host_id else None
         self._host_offline = threading.Event()  # the primary host said offline: end this connection
+        self._host_online = False  # what the primary host's STATE said last
+        self._refused = False  # the broker refused this connection (its CONNACK)
         self.bdseq = read_bdseq(bdseq_path)
         self._clock = clock
         self._lock = threading.Lock()  # seq and the values: the daemon thread sends, paho's thread births
@@ -195,6 +197,7 @@ class SparkplugSink:
             )
         if s.use_tls:
             client.tls_set_context(build_ssl_context(s))
+        client.suppress_exceptions = True  # a callback's bug must not end the loop and the thread
         client.on_connect = self._on_connect
         client.on_message = self._on_message
         client.on_disconnect = lambda *a: None
@@ -203,45 +206,62 @@ class SparkplugSink:
     def _main(self) -> None:
         delay = self.settings.reconnect_min_s
         while not self._stop.is_set():
-            client = self._make_client()
-            self.bdseq = (self.bdseq + 1) % 256
-            if self._bdseq_path is not None:
-                try:
-                    atomic_write_bytes(self._bdseq_path, f"{self.bdseq}\n".encode())
-                except OSError as exc:
-                    log.warning("Sparkplug: cannot keep bdSeq in %s: %s", self._bdseq_path, exc)
-            client.will_set(self._topic("NDEATH"), self._death(), qos=1, retain=False)
             try:
-                client.connect(self.settings.host, self.settings.broker_port, self.settings.keepalive_s)
-            except (OSError, ValueError) as exc:
-                self._set_error(describe_connect_error(exc, self.settings))
-                self._stop.wait(delay)
-                delay = min(delay * 2, self.settings.reconnect_max_s)
-                continue
-            self._client = client
-            self._host_offline.clear()
-            while (
-                not self._stop.is_set()
-                and not self._host_offline.is_set()
-                and client.loop(timeout=0.2) == mqtt.MQTT_ERR_SUCCESS
-            ):
-                pass
-            born = self._born
-            with self._lock:
-                self._born = False
-            if self._stop.is_set() or self._host_offline.is_set():
-                self._goodbye(client, born)
-                if self._stop.is_set():
-                    return
+                born = self._session()
+            except Exception as exc:  # a bug or an unusable setting (password file, TLS): said, then retried
+                log.exception("Sparkplug: the node's connection raised")
+                self._set_error(f"Sparkplug: {type(exc).__name__}: {exc}")
+                born = False
+            if self._stop.is_set():
+                return
+            # Back off unless the node had been born: a broker that accepts TCP and then refuses or drops the
+            # session (a wrong password, an ACL, a client id in use) must not be hammered.
+            delay = self.settings.reconnect_min_s if born else min(delay * 2, self.settings.reconnect_max_s)
+            self._stop.wait(self.settings.reconnect_min_s if born else delay)
+
+    def _session(self) -> bool:
+        """One connection: connect, loop until it ends, say goodbye when asked; whether the node was born."""
+        client = self._make_client()
+        self.bdseq = (self.bdseq + 1) % 256
+        if self._bdseq_path is not None:
+            try:
+                atomic_write_bytes(self._bdseq_path, f"{self.bdseq}\n".encode())
+            except OSError as exc:
+                log.warning("Sparkplug: cannot keep bdSeq in %s: %s", self._bdseq_path, exc)
+        client.will_set(self._topic("NDEATH"), self._death(), qos=1, retain=False)
+        try:
+            client.connect(self.settings.host, self.settings.broker_port, self.settings.keepalive_s)
+        except (OSError, ValueError) as exc:
+            self._set_error(describe_connect_error(exc, self.settings))
+            return False
+        self._client = client
+        self._host_offline.clear()
+        self._host_online = False  # until this connection reads the primary host's STATE
+        self._refused = False
+        was_born = False
+        while (
+            not self._stop.is_set()
+            and not self._host_offline.is_set()
+            and client.loop(timeout=0.2) == mqtt.MQTT_ERR_SUCCESS
+        ):
+            was_born = was_born or self._born
+        born = self._born
+        with self._lock:
+            self._born = False
+        if self._stop.is_set() or self._host_offline.is_set():
+            self._goodbye(client, born)
+            if not self._stop.is_set():
                 log.warning("Sparkplug: primary host %s went offline; reconnecting", self.primary_host_id)
-                continue
+            return True  # not a failed connection: no backoff
+        if not self._refused:  # a refusal was said already, once: not "lost" after it on every pass
             self._set_error(f"Sparkplug: connection to {self.settings.address} lost")
-            delay = self.settings.reconnect_min_s
+        return was_born
 
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
     ) -> None:
         if reason_code.is_failure:
+            self._refused = True
             self._set_error(
                 f"Sparkplug: broker {self.settings.address} refused the connection: {reason_code}"
             )
@@ -270,6 +290,8 @@ class SparkplugSink:
         ignored (and logged)."""
         if msg.topic == self.state_topic:
             online = _host_online(msg.payload)
+            if online is not None:
+                self._host_online = online
             if online and not self._born:
                 self._birth(client)
             elif online is False and self._born:
@@ -280,18 +302,20 @@ class SparkplugSink:
         except Exception as exc:  # a foreign payload must not stop the node
             log.warning("Sparkplug: unreadable NCMD ignored: %s", exc)
             return
-        if values.get(REBIRTH) is True:
-            self._birth(client)
+        if values.get(REBIRTH) is True and (self.state_topic is None or self._host_online):
+            self._birth(client)  # with a primary host: only while it says it is online
 
     def _goodbye(self, client: mqtt.Client, born: bool = True) -> None:
         """A clean end: DDEATH of the camera (if it was born), NDEATH of the node (the broker drops the will),
-        disconnect."""
+        disconnect. Without a connection there is nobody to tell: the will already says it."""
+        if not client.is_connected():
+            return
         with self._lock:
             if born:
                 client.publish(self._topic("DDEATH", device=True), encode([], self._next_seq()), qos=0)
         info = client.publish(self._topic("NDEATH"), self._death(), qos=1)
         deadline = time.monotonic() + 2.0
-        while not info.is_published() and time.monotonic() < deadline:
+        while client.is_connected() and not info.is_published() and time.monotonic() < deadline:
             if client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS:
                 break
         client.disconnect()

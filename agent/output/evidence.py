@@ -201,10 +201,11 @@ class EvidenceSpool:
         created_at: float,
         frame: np.ndarray,
         reason: str,
+        prefix: str = "flag",
     ) -> EvidenceRecord | None:
         """Saves a frame the inference app flagged (a production failure worth labelling); None if it alone
-        exceeds the spool's cap."""
-        evidence_id = f"flag-f{frame_index}-t{int(round(stream_time * 1000))}"
+        exceeds the spool's cap. ``prefix`` starts the evidence id (``capture`` for an operator's capture)."""
+        evidence_id = f"{prefix}-f{frame_index}-t{int(round(stream_time * 1000))}"
 
         def write(d: Path) -> list[str]:
             return [_jpeg(d, "frame_00.jpg", frame), _decision(d, {"reason": reason})]

@@ -46,6 +46,7 @@ class CommandRunner:
         self.path = acknowledged_path
         self._publish_status = publish_status
         self._wall = wall_clock
+        self._captured: tuple[tuple[int, float], str] | None = None  # (frame index, stream time), evidence id
 
     def take_and_run(self, parts: Assembly) -> None:
         """Carries out every command the sinks hold and hands each its reply (the daemon's loop calls this)."""
@@ -85,6 +86,10 @@ class CommandRunner:
             )
         if frame is None:
             return CommandReply(command.id, command.command, False, "no frame analysed yet")
+        key = (frame.frame_index, frame.stream_time)
+        if self._captured is not None and self._captured[0] == key:
+            # no new frame since the last capture (a stalled source, a double press): that capture is this one
+            return CommandReply(command.id, command.command, True, evidence_id=self._captured[1])
         record = parts.evidence.capture_flag(
             camera_id=parts.pipeline.camera_id,
             frame_index=frame.frame_index,
@@ -92,9 +97,11 @@ class CommandRunner:
             created_at=self._wall(),
             frame=frame.image,
             reason=f"capture command {command.id}",
+            prefix="capture",  # not the id of an app-flagged capture of the same frame
         )
         if record is None:
             return CommandReply(command.id, command.command, False, "the capture exceeds the evidence cap")
+        self._captured = (key, record.evidence_id)
         return CommandReply(command.id, command.command, True, evidence_id=record.evidence_id)
 
     def _ack(self, command: Command, parts: Assembly) -> CommandReply:

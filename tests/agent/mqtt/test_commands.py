@@ -61,6 +61,15 @@ def test_oversized_and_random_payloads_never_raise() -> None:
         assert isinstance(parsed, Command | CommandReply)
 
 
+def test_a_retained_command_is_refused_not_run_on_every_reconnect() -> None:
+    desk = CommandDesk("camdrift/p/cam/command", "cam")
+    desk.receive(
+        json.dumps({"schema": "camdrift.command/1", "id": "r", "command": "capture"}).encode(), retained=True
+    )
+    assert desk.take() == []
+    assert desk._replies[0].ok is False and "retained" in desk._replies[0].error
+
+
 def test_the_desk_is_bounded_and_answers_what_it_refuses() -> None:
     desk = CommandDesk("camdrift/p/cam/command", "cam")
     assert desk.reply_topic == "camdrift/p/cam/command/reply"
@@ -128,7 +137,7 @@ def test_each_command_gets_its_reply_from_the_running_daemon(
         states.wait_for(lambda ms: len(ms) > before)  # the state published afresh
 
         capture = _request(operator, topic, replies, _command("c1", "capture"), "c1")
-        assert capture["ok"] is True and capture["evidence_id"].startswith("flag-")
+        assert capture["ok"] is True and capture["evidence_id"].startswith("capture-")
         assert (tmp_path / "state" / "evidence" / capture["evidence_id"] / "frame_00.jpg").is_file()
 
         wrong = _request(operator, topic, replies, _command("a0", "ack", episode_id="nope"), "a0")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from skimage import data as skdata
 
-from camdrift.agent.mqtt.snapshot import bounded_jpeg, snapshot_of
+from camdrift.agent.mqtt.snapshot import bounded_jpeg, safe_snapshot, snapshot_of
 from tests.agent.mqtt.broker import Mosquitto
 from tests.agent.mqtt.collector import Collector
 from tests.agent.mqtt.test_mqtt_daemon import CAMDRIFT, baseline_file  # noqa: F401 (fixture)
@@ -47,6 +47,11 @@ def test_only_a_real_capture_folder_is_read(tmp_path: Path, photo_jpeg: bytes) -
     (tmp_path / "secret" / "frame_00.jpg").write_bytes(photo_jpeg)
     assert snapshot_of(tmp_path / "evidence", "../secret", 1 << 20) is None
     assert snapshot_of(tmp_path / "evidence", "nope", 1 << 20) is None
+    assert safe_snapshot(None, "ep1-f20", 1 << 20) is None  # snapshots off
+    (capture / "frame_02.jpg").write_bytes(b"\xff\xd8" + bytes(5000))  # a damaged newest frame, too big
+    assert safe_snapshot(tmp_path / "evidence", "ep1-f20", 100) is None  # refused, never raised
+    thin = cv2.imencode(".jpg", np.zeros((1, 4000, 3), np.uint8))[1].tobytes()  # one row high
+    assert bounded_jpeg(thin, 10) is None
 
 
 def test_the_daemon_publishes_the_episodes_snapshot(

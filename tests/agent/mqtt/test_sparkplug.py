@@ -151,3 +151,53 @@ def test_with_a_primary_host_the_node_is_born_only_while_the_host_is_online(
         scada.loop_stop()
         scada.disconnect()
         host.close()
+
+
+def test_a_refused_login_backs_off_and_a_stop_then_ends_the_thread(tmp_path: Path) -> None:
+    """A broker that accepts TCP and refuses the session must not be hammered (a review measured 5,170
+    connections in 3 s before the backoff); stopping meanwhile ends the thread cleanly."""
+    broker = Mosquitto(tmp_path / "broker", users={"agent": "right"}).start()
+    (tmp_path / "pw").write_text("wrong")
+    settings = MqttSettings(
+        host="127.0.0.1",
+        port=broker.port,
+        username="agent",
+        password_file=tmp_path / "pw",
+        reconnect_min_s=0.1,
+        reconnect_max_s=0.4,
+    )
+    bdseq = tmp_path / "bdseq"
+    sink = SparkplugSink(settings, "cam1", group_id="plant", edge_node_id="edge1", bdseq_path=bdseq)
+    try:
+        sink.start()
+        time.sleep(2.0)
+        attempts = read_bdseq(bdseq) + 1  # bdSeq counts connection attempts from 0
+        assert 2 <= attempts <= 10 and sink.error and "refused" in sink.error
+        sink.stop()
+        assert not sink.healthy  # the thread ended, by the stop and not by an exception
+    finally:
+        sink.stop()
+        broker.kill()
+
+
+def test_a_rebirth_request_waits_for_the_primary_host(broker: Mosquitto) -> None:
+    settings = MqttSettings(host="127.0.0.1", port=broker.port, reconnect_min_s=0.1, reconnect_max_s=0.2)
+    sink = SparkplugSink(settings, "cam1", group_id="plant", edge_node_id="edge1", primary_host_id="scada")
+    host = Collector(broker.port, f"{ROOT}/#")
+    cmd = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+    cmd.connect("127.0.0.1", broker.port)
+    cmd.loop_start()
+    offline = json.dumps({"online": False, "timestamp": 1}).encode()
+    cmd.publish("spBv1.0/STATE/scada", offline, qos=1, retain=True).wait_for_publish(5)
+    sink.start()
+    try:
+        time.sleep(0.8)
+        rebirth = encode([MetricValue(REBIRTH, BOOLEAN, True)], seq=0)
+        cmd.publish(f"{ROOT}/NCMD/edge1", rebirth, qos=1).wait_for_publish(5)
+        time.sleep(0.8)
+        assert _after(host.messages, "NBIRTH") == []  # the host is offline: no birth, asked or not
+    finally:
+        sink.stop()
+        cmd.loop_stop()
+        cmd.disconnect()
+        host.close()

@@ -29,6 +29,9 @@ def test_capture_and_ack_against_a_real_pipeline(tmp_path: Path) -> None:
         parts.pipeline.analyse(f)
     capture = runner.run(Command("c1", "capture"), parts)
     assert capture.ok and (tmp_path / "evidence" / capture.evidence_id / "frame_00.jpg").is_file()
+    again = runner.run(Command("c2", "capture"), parts)  # no new frame since: the same capture, not a second
+    assert again.ok and again.evidence_id == capture.evidence_id
+    assert [r.evidence_id for r in parts.evidence.records()].count(capture.evidence_id) == 1
     episode = parts.pipeline.engine.snapshot().episode_id
     assert episode and not runner.run(Command("a0", "ack", "other"), parts).ok
     assert runner.run(Command("a1", "ack", episode), parts).ok
