@@ -12,15 +12,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, entry_points, version
+from importlib.metadata import entry_points
 from typing import NoReturn
 
-
-def _version() -> str:
-    try:
-        return version("camdrift")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "0+unknown"
+from camdrift.agent.version import agent_version
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,7 +44,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="camdrift",
         description="Watch the images reaching a vision model and report when they drift from the reference.",
     )
-    parser.add_argument("--version", action="version", version=f"camdrift {_version()}")
+    parser.add_argument("--version", action="version", version=f"camdrift {agent_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     registered = sorted(entry_points(group="camdrift.commands"), key=lambda e: e.name)
     chosen = [ep for ep in registered if ep.name == only]

@@ -26,13 +26,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
 from camdrift.agent.mqtt.settings import MqttSettings
 from camdrift.agent.mqtt.topics import topic
+from camdrift.agent.version import agent_version
 
 QOS = 1
 HA_ONLINE = b"online"
@@ -90,13 +90,6 @@ ENTITIES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def _agent_version() -> str:
-    try:
-        return version("camdrift")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
 def node_id(site: str, camera: str) -> str:
     """The discovery node id of a camera: ``camdrift_<site>_<camera>`` with other characters as ``_``."""
     return _NOT_ID.sub("_", f"camdrift_{site}_{camera}")
@@ -125,7 +118,7 @@ class Discovery:
 
     def configs(self) -> dict[str, dict[str, Any]]:
         """Discovery topic -> config payload (as JSON-ready dicts), one per entity."""
-        s, camera, ver = self._settings, self._camera, _agent_version()
+        s, camera, ver = self._settings, self._camera, agent_version()
         device = {
             "identifiers": [self._node],
             "name": f"camdrift {s.site} {camera}",

@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from camdrift.agent.config import Config
@@ -24,15 +23,9 @@ from camdrift.agent.output.events import Status
 from camdrift.agent.output.sinks import Backlog, Sink
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.agent.runtime.assembly import Assembly
+from camdrift.agent.version import agent_version
 
 log = logging.getLogger("camdrift.agent")
-
-
-def agent_version() -> str:
-    try:
-        return version("camdrift")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def config_hash(config: Config) -> str:
