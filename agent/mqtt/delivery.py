@@ -64,8 +64,7 @@ class Delivery:
             if topic in waiting:
                 continue  # a newer copy waits in the outbox and goes out next
             row = OutboxRow(0, topic, payload, qos, True, kind, PRIORITY.get(kind, 0), created, None)
-            if created < self._connected_since and kind != "snapshot":  # a JPEG has no replayed field
-                payload = mark_replayed(payload)
+            payload = self._as_sent(kind, payload, created)
             info = client.publish(topic, payload, qos=qos, retain=True, properties=self._properties(row, now))
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 break  # the connection went away again; the next connection publishes the birth set again
@@ -92,8 +91,7 @@ class Delivery:
                 expired.append(row.id)
                 self._window.passed(row)
                 continue
-            replayed = row.created < self._connected_since and row.kind != "snapshot"  # a JPEG: as it is
-            payload = mark_replayed(row.payload) if replayed else row.payload
+            payload = self._as_sent(row.kind, row.payload, row.created)
             info = client.publish(
                 row.topic, payload, qos=row.qos, retain=row.retain, properties=self._properties(row, now)
             )
@@ -120,6 +118,13 @@ class Delivery:
                 "MQTT broker %s rejected %d message(s); discarded", self._settings.address, len(rejected)
             )
             self._outbox.discard(rejected, "rejected")
+
+    def _as_sent(self, kind: str, payload: bytes, created: float) -> bytes:
+        """``payload`` as it goes out: a JSON message older than this connection is marked ``replayed``; the
+        episode's JPEG (``snapshot``) has no such field and goes as it is."""
+        if created < self._connected_since and kind != "snapshot":
+            return mark_replayed(payload)
+        return payload
 
     def _properties(self, row: OutboxRow, now: float) -> Properties | None:
         """MQTT 5 properties of ``row``'s PUBLISH: content type, schema and camera, remaining expiry (s)."""
