@@ -109,7 +109,6 @@ class Discovery:
         self._settings = settings
         self._camera = camera_id
         self._node = node_id(settings.site, camera_id)
-        self.published = 0  # config sets published (for the tests and the log)
         self._removed = False
 
     def config_topic(self, object_id: str) -> str:
@@ -176,7 +175,6 @@ class Discovery:
             payloads |= {t: json.dumps(c, separators=(",", ":")).encode() for t, c in self.configs().items()}
         for name, payload in payloads.items():
             client.publish(name, payload, qos=QOS, retain=True)
-        self.published += 1
         return len(payloads)
 
     def connected(self, client: mqtt.Client, subscribe: Callable[[str, int], Any]) -> None:

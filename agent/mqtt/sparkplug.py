@@ -121,7 +121,6 @@ class SparkplugSink:
         self._thread: threading.Thread | None = None
         self._client: mqtt.Client | None = None
         self.error: str | None = None
-        self.births = 0
 
     # -- topics and payloads ---------------------------------------------------------------------------------
 
@@ -282,7 +281,6 @@ class SparkplugSink:
             device = self._device_metrics(list(DEVICE_METRICS))
             client.publish(self._topic("DBIRTH", device=True), encode(device, self._next_seq()), qos=0)
             self._born = True
-            self.births += 1
         log.info("Sparkplug: node %s/%s born (bdSeq %d)", self.group_id, self.edge_node_id, self.bdseq)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
