@@ -19,6 +19,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from camdrift.agent.predictions.flags import FlagNote
+from camdrift.agent.predictions.outputs import ModelOutputs
 from camdrift.kernels.pixel_formats import PIXEL_FORMATS, image_problem
 
 __all__ = [
@@ -46,16 +48,18 @@ class Frame(NamedTuple):
     stream_time: the frame's timestamp in seconds (file position for video files, producer's ``ts`` for
         the tap).
     pixel_format: one of :data:`PIXEL_FORMATS`.
-    flag: the app's reason when it flagged this frame as a production failure (``FrameTap.flag``), else None.
+    flag: the app's note when it flagged this frame as a production failure (``FrameTap.flag``), else None.
     activations: optional (N,) float32 model activations passed along by the app, else None.
+    outputs: the model's outputs for this frame as the app handed them over, else None.
     """
 
     image: np.ndarray
     frame_index: int
     stream_time: float
     pixel_format: str
-    flag: str | None = None
+    flag: FlagNote | None = None
     activations: np.ndarray | None = None
+    outputs: ModelOutputs | None = None
 
     @property
     def resolution(self) -> tuple[int, int]:

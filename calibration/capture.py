@@ -17,6 +17,7 @@ from typing import NamedTuple, TextIO
 import numpy as np
 
 from camdrift.agent.frames import Frame, SourceEnded, SourceError, image_resolution
+from camdrift.agent.predictions.outputs import ModelOutputs
 from camdrift.agent.runtime.sampler import FrameSampler
 from camdrift.agent.sources.base import FrameSource
 from camdrift.kernels import FrameStats, KernelParams
@@ -31,7 +32,8 @@ class Capture(NamedTuple):
     first frame; skipped: frames not used, by reason; first / last: the first and last analysed images;
     ended: the source ran out before the requested frames / duration; source: its description;
     read: frames the source delivered (analysed or not); read_span: stream time s from the first to the last
-    of them (their rate, :attr:`source_fps`, says what ``--max-fps`` analyses every frame)."""
+    of them (their rate, :attr:`source_fps`, says what ``--max-fps`` analyses every frame); outputs: the model's
+    outputs the app handed over with each analysed frame (empty when it handed none)."""
 
     stats: list[FrameStats]
     times: np.ndarray
@@ -44,6 +46,7 @@ class Capture(NamedTuple):
     source: str
     read: int = 0
     read_span: float = 0.0
+    outputs: tuple[ModelOutputs | None, ...] = ()
 
     @property
     def covered(self) -> float:
@@ -109,6 +112,7 @@ class _Taken:
         self.check = check
         self.stats: list[FrameStats] = []
         self.times: list[float] = []
+        self.outputs: list[ModelOutputs | None] = []
         self.skipped: Counter[str] = Counter()
         self.shape: tuple[int, ...] | None = None
         self.fmt: str | None = None
@@ -146,6 +150,7 @@ class _Taken:
             return False
         self.stats.append(self.kernel.stats(frame.image))
         self.times.append(frame.stream_time)
+        self.outputs.append(frame.outputs)
         if self.first is None:
             self.first = frame.image.copy()
         self.last = frame.image
@@ -180,6 +185,7 @@ class _Taken:
             source=self.name,
             read=self.read,
             read_span=self.read_times[-1] - self.read_times[0] if self.read_times else 0.0,
+            outputs=tuple(self.outputs) if any(o is not None for o in self.outputs) else (),
         )
 
 

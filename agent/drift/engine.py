@@ -4,7 +4,8 @@ Per frame (O(bins + thumbnail) work) the features go to three statistic families
 :class:`~camdrift.agent.drift.contract.StatisticFamily`: the sliding window's statistics
 (:class:`~camdrift.agent.drift.window_monitor.WindowMonitor`, sudden changes), the CUSUMs over closed minute
 buckets (:class:`~camdrift.agent.drift.slow.SlowDriftMonitor`, slow drift) and, when the model runs, the
-activation window (:class:`~camdrift.agent.drift.activations.ActivationMonitor`). Their statistics' transitions
+activation window (:class:`~camdrift.agent.drift.activations.ActivationMonitor`) and, when the app hands over
+the model's outputs, the output window (:class:`~camdrift.agent.drift.outputs.OutputMonitor`). Their statistics' transitions
 become camera-level :class:`Decision` events (:class:`~camdrift.agent.drift.decision.Episodes`) with the numbers,
 ranked causes and, for slow drift, a trend forecast. Only stream time is used, so replaying the same frames gives
 the same decisions (and the same episode ids; :meth:`DriftEngine.for_source` names the source they come from, so
@@ -42,11 +43,12 @@ from camdrift.agent.drift.decision import Cause, Decision, Episodes, Hysteresis
 from camdrift.agent.drift.engine_state import StateIdentity, load_engine_state, save_engine_state
 from camdrift.agent.drift.families import Families, Filed
 from camdrift.agent.drift.features import FrameFeatures
+from camdrift.agent.drift.outputs import OutputMonitor
 from camdrift.agent.drift.slow import SlowDriftMonitor
 from camdrift.agent.drift.statistics import WindowStats
 from camdrift.agent.drift.trend import Trend
 from camdrift.agent.drift.window_monitor import WindowEvidence, WindowMonitor
-from camdrift.agent.drift.windows import SlidingWindow, TimeBuckets
+from camdrift.agent.predictions.outputs import ModelOutputs
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.kernels import FrameStats
 
@@ -95,7 +97,8 @@ class DriftEngine:
     cusum_min_frames: a closed minute bucket with fewer frames is not fed to the CUSUM; explain_frames: the
     last frames a sudden change is explained from; tolerance: relative band around each reference mean that
     slow-drift forecasts count down to (0.10 = +-10 %); activations: watch the baseline's activation group, if
-    it has one (False: the agent runs no model, so the group would only ever warm up).
+    it has one (False: the agent runs no model, so the group would only ever warm up). The baseline's
+    model-outputs group, if it has one, is always watched (its outputs come with the frames).
 
     ``update(stats_or_features, frame_index, stream_time) -> self``; :attr:`decisions` holds what that frame
     decided (see the module docstring for an example). ``for_source(source_id) -> self`` names the source.
@@ -133,7 +136,10 @@ class DriftEngine:
         )
         self.activations = _activation_monitor(baseline, persistence, recovery) if activations else None
         act = () if self.activations is None else (Filed(self.activations, "act.", "activations"),)
-        self.families = Families((Filed(self.pixels), Filed(self.slow), *act))
+        ref = baseline.outputs
+        self.outputs = None if ref is None else OutputMonitor(ref, persistence=persistence, recovery=recovery)
+        out = () if self.outputs is None else (Filed(self.outputs, "out.", "outputs"),)
+        self.families = Families((Filed(self.pixels), Filed(self.slow), *act, *out))
         self.episodes = Episodes(self.camera_id, baseline.baseline_id)
         self.frame_index = -1
         self.stream_time = -np.inf
@@ -168,9 +174,11 @@ class DriftEngine:
         frame_index: int,
         stream_time: float,
         activations: np.ndarray | None = None,
+        outputs: ModelOutputs | None = None,
     ) -> DriftEngine:
         """Add one analysed frame observed at ``stream_time`` (s, non-decreasing), with its (C,) activation
-        summary when the model ran on it (ignored if the baseline has no activation group)."""
+        summary when the model ran on it and the model's outputs when the app handed them over (each ignored
+        if the baseline has no such group)."""
         if stream_time < self.stream_time:
             raise ValueError(
                 f"stream time {stream_time} s is earlier than the previous frame's {self.stream_time} s"
@@ -181,6 +189,8 @@ class DriftEngine:
         transitions = list(self.pixels.update(f).transitions)
         if activations is not None and self.activations is not None:
             transitions += self.activations.update(activations).transitions
+        if outputs is not None and self.outputs is not None:
+            transitions += self.outputs.update(outputs).transitions
         transitions += self.slow.update(self.stream_time, f.scalars, self.pixels.drift_detected).transitions
         kinds = self.episodes.kinds(transitions, self.frame_index, self.stream_time)
         self._decisions = tuple(self._decision(kind, group) for kind, group in kinds)
@@ -201,7 +211,8 @@ class DriftEngine:
 
     def _numbers(self) -> tuple[tuple[str, float], ...]:
         act = () if self.activations is None else self.activations.numbers()
-        return (*self.pixels.numbers(), *self.slow.numbers(), *act)
+        out = () if self.outputs is None else self.outputs.numbers()
+        return (*self.pixels.numbers(), *self.slow.numbers(), *act, *out)
 
     def _causes(self, kind: str, family: StatisticFamily) -> tuple[Cause, ...]:
         causes: tuple[Cause, ...] = ()
@@ -211,6 +222,10 @@ class DriftEngine:
             # content seen by the model; pixel statistics holding make "new variant" the likely reading
             content = self.activations.cause(self.pixels.strength())
             causes = tuple(sorted((content, *causes), key=lambda c: -c.score))
+        if family is self.outputs and kind != "drift.ended":
+            # what the model did first, then what the pixels say of why; and what opened the episode, if not it
+            began = [g for g in self.episodes.groups if not g.startswith("out.")]
+            return (self.outputs.cause(began), *causes)
         if self.slow.drift_detected and (not causes or causes[0].score < 1.0):
             # nothing sudden in the last frames: this is the slow drift the long windows are tracking
             causes = self.slow.causes(self.stream_time)
@@ -262,22 +277,6 @@ class DriftEngine:
         return self.pixels.last
 
     @property
-    def frames(self) -> int:
-        return self.pixels.frames
-
-    @property
-    def window(self) -> SlidingWindow:
-        return self.pixels.window
-
-    @property
-    def minutes(self) -> TimeBuckets:
-        return self.slow.minutes
-
-    @property
-    def hours(self) -> TimeBuckets:
-        return self.slow.hours
-
-    @property
     def all_groups(self) -> tuple[Hysteresis, ...]:
         """Every statistic's state machine: pixel statistics, CUSUMs, then the activation group's (if any)."""
         return self.families.groups
@@ -286,15 +285,16 @@ class DriftEngine:
     def nbytes(self) -> int:
         """Bytes held by the windows (sliding ring, minute and hour buckets, activation window)."""
         act = 0 if self.activations is None else self.activations.nbytes
-        return self.window.nbytes + self.slow.nbytes + act
+        out = 0 if self.outputs is None else self.outputs.nbytes
+        return self.pixels.window.nbytes + self.slow.nbytes + act + out
 
     @property
     def state(self) -> EngineState:
         return EngineState(
-            frames=self.frames,
+            frames=self.pixels.frames,
             frame_index=self.frame_index,
             stream_time=self.stream_time,
-            window_count=self.window.count,
+            window_count=self.pixels.window.count,
             episode_id=self.episodes.current,
             groups=tuple((g.name, g.state) for g in self.all_groups),
             nbytes=self.nbytes,

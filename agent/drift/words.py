@@ -18,7 +18,14 @@ _SCALAR_WORDS = {
     "over_exposed": "bright pixels (over-exposed)",
 }
 _HISTOGRAM_WORDS = {"luma": "brightness histogram"}
-_OTHER_WORDS = {"grid.sharpness": "local sharpness (a part of the image)", "displacement": "image position"}
+_OTHER_WORDS = {
+    "grid.sharpness": "local sharpness (a part of the image)",
+    "displacement": "image position",
+    "out.class_mix": "predicted-class mix (is production like training?)",
+    "out.confidence": "model confidence",
+    "out.uncertain": "share of uncertain predictions",
+    "out.detections": "detections per frame",
+}
 
 CAUSE_WORDS = {
     "lighting": "lighting",
@@ -29,6 +36,7 @@ CAUSE_WORDS = {
     "noise": "sensor noise / gain",
     "camera_moved": "camera moved",
     "content": "content changed (new product?)",
+    "model_outputs": "the model's outputs changed",
 }
 
 

@@ -6,10 +6,14 @@ Layout under the spool directory::
     <evidence_id>/frame_00.jpg  a few frames from the drifted window (or the flagged frame)
     <evidence_id>/reference_thumbnail.png, window_thumbnail.png
     <evidence_id>/histograms.npz  window and reference histograms (plain arrays, loadable without pickle)
-    <evidence_id>/decision.json   the numbers of the decision and its ranked causes
+    <evidence_id>/decision.json   the numbers of the decision and its ranked causes, or the flag's note; the
+                                  model's outputs for each frame and the agent's context (baseline, episode)
 
-Manifest lines and ``decision.json`` carry ``"version": 1`` (:data:`EVIDENCE_VERSION`); a manifest line without
-one was written before versions existed and reads as version 1.
+Manifest lines and ``decision.json`` carry ``"version": 2`` (:data:`EVIDENCE_VERSION`). Version 2 added the
+record's ``baseline_id`` and ``cause`` and, in ``decision.json``, ``outputs`` (one entry per ``frame_NN.jpg``:
+:func:`~camdrift.agent.predictions.outputs.outputs_json` or null), ``class_names`` and ``context``
+(:class:`CaptureContext`); a flag's ``decision.json`` holds its :class:`~camdrift.agent.predictions.flags.FlagNote`
+fields and ``reason_kind``. Version 1 lines (and lines without a version, from before versions) still load.
 
 The spool is capped in bytes: when a capture would exceed the cap, the oldest captures are removed first. Captures
 of one episode are rate-limited in stream time, so a long episode cannot flood the disk.
@@ -29,16 +33,27 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from camdrift.agent.files import atomic_write_bytes
 from camdrift.agent.frames import Frame, image_problem
+from camdrift.agent.output.evidence_files import (
+    EVIDENCE_VERSION,
+    NO_CONTEXT,
+    CaptureContext,
+    WindowPicture,
+    model_part,
+    write_decision,
+    write_jpeg,
+    write_thumbnail,
+)
+from camdrift.agent.predictions.flags import FlagNote
+from camdrift.agent.predictions.outputs import ModelOutputs
 
 log = logging.getLogger("camdrift.agent")
 
 MANIFEST = "manifest.jsonl"
-EVIDENCE_VERSION = 1  # of the manifest lines and decision.json
+READS_VERSIONS = (1, 2)
 
 
 class EvidenceError(ValueError):
@@ -59,6 +74,8 @@ class EvidenceRecord:
     files: tuple[str, ...]
     episode_id: str | None = None
     reason: str | None = None
+    baseline_id: str | None = None
+    cause: str | None = None
 
 
 def manifest_line(record: EvidenceRecord) -> str:
@@ -79,11 +96,11 @@ def read_manifest(path: Path) -> list[EvidenceRecord]:
             continue
         if not isinstance(doc, dict):
             continue
-        version = doc.pop("version", EVIDENCE_VERSION)  # lines from before versions: version 1
-        if version != EVIDENCE_VERSION:
+        version = doc.pop("version", 1)  # lines from before versions: version 1
+        if version not in READS_VERSIONS:
             raise EvidenceError(
                 f"{path}: line {number}: evidence manifest version {version!r} is not one this camdrift "
-                f"reads ({EVIDENCE_VERSION}); upgrade camdrift to read this spool"
+                f"reads ({', '.join(map(str, READS_VERSIONS))}); upgrade camdrift to read this spool"
             )
         try:
             doc["files"] = tuple(doc["files"])
@@ -93,9 +110,12 @@ def read_manifest(path: Path) -> list[EvidenceRecord]:
     return out
 
 
-def keep_flagged(spool: EvidenceSpool, camera_id: str, frame: Frame, *, created_at: float) -> None:
-    """Saves a frame the inference app flagged (``created_at``: Unix s). An image that does not fit its pixel
-    format is not kept, and a failed write (a full disk) is logged: neither may stop the analysis."""
+def keep_flagged(
+    spool: EvidenceSpool, camera_id: str, frame: Frame, context: CaptureContext, *, created_at: float
+) -> None:
+    """Saves a frame the inference app flagged, with its outputs and ``context`` (``created_at``: Unix s). An
+    image that does not fit its pixel format is not kept, and a failed write (a full disk) is logged: neither
+    may stop the analysis."""
     if frame.flag is None or image_problem(frame.image, frame.pixel_format) is not None:
         return
     try:
@@ -105,7 +125,9 @@ def keep_flagged(spool: EvidenceSpool, camera_id: str, frame: Frame, *, created_
             stream_time=frame.stream_time,
             created_at=created_at,
             frame=frame.image,
-            reason=frame.flag,
+            note=frame.flag,
+            outputs=frame.outputs,
+            context=context,
         )
     except (OSError, ValueError) as exc:
         log.error("could not save a flagged frame: %s", exc)
@@ -163,34 +185,41 @@ class EvidenceSpool:
         stream_time: float,
         created_at: float,
         frames: Sequence[np.ndarray],
-        histograms: Mapping[str, np.ndarray],
-        reference_thumbnail: np.ndarray | None,
-        window_thumbnail: np.ndarray | None,
+        window: WindowPicture,
         decision: Mapping[str, object],
+        outputs: Sequence[ModelOutputs | None] = (),
+        context: CaptureContext = NO_CONTEXT,
     ) -> EvidenceRecord | None:
-        """Saves one episode capture, or returns None when the episode was captured too recently."""
+        """Saves one episode capture, or returns None when the episode was captured too recently. outputs: the
+        model's outputs of each of ``frames`` (empty: none were handed over)."""
+        histograms = window.histograms
+        reference_thumbnail, window_thumbnail = window.reference_thumbnail, window.window_thumbnail
         if not self.due(episode_id, stream_time):
             return None
         self._last_capture[episode_id] = stream_time
 
         def write(d: Path) -> list[str]:
-            names = [_jpeg(d, f"frame_{i:02d}.jpg", f) for i, f in enumerate(frames)]
+            names = [write_jpeg(d, f"frame_{i:02d}.jpg", f) for i, f in enumerate(frames)]
             if reference_thumbnail is not None:
-                names.append(_thumb_png(d, "reference_thumbnail.png", reference_thumbnail))
+                names.append(write_thumbnail(d, "reference_thumbnail.png", reference_thumbnail))
             if window_thumbnail is not None:
-                names.append(_thumb_png(d, "window_thumbnail.png", window_thumbnail))
+                names.append(write_thumbnail(d, "window_thumbnail.png", window_thumbnail))
             if histograms:
                 buf = io.BytesIO()
                 np.savez(buf, **{k: np.asarray(v) for k, v in histograms.items()})
                 atomic_write_bytes(d / "histograms.npz", buf.getvalue())
                 names.append("histograms.npz")
-            names.append(_decision(d, decision))
+            names.append(write_decision(d, {**decision, **model_part(frames, outputs, context)}))
             return names
 
         draft = EvidenceRecord(
             f"{episode_id}-f{frame_index}", "episode", camera_id, frame_index, stream_time, created_at, 0, ()
         )
-        return self._store(dataclasses.replace(draft, episode_id=episode_id), write)
+        cause = context.cause or None
+        return self._store(
+            dataclasses.replace(draft, episode_id=episode_id, baseline_id=context.baseline_id, cause=cause),
+            write,
+        )
 
     def capture_flag(
         self,
@@ -200,18 +229,32 @@ class EvidenceSpool:
         stream_time: float,
         created_at: float,
         frame: np.ndarray,
-        reason: str,
+        note: FlagNote,
+        outputs: ModelOutputs | None = None,
+        context: CaptureContext = NO_CONTEXT,
         prefix: str = "flag",
     ) -> EvidenceRecord | None:
-        """Saves a frame the inference app flagged (a production failure worth labelling); None if it alone
-        exceeds the spool's cap. ``prefix`` starts the evidence id (``capture`` for an operator's capture)."""
+        """Saves a frame the inference app flagged (a production failure worth labelling) with its note, the
+        model's outputs and the agent's ``context``; None if it alone exceeds the spool's cap. ``prefix`` starts
+        the evidence id (``capture`` for an operator's capture)."""
         evidence_id = f"{prefix}-f{frame_index}-t{int(round(stream_time * 1000))}"
+        flag = {**note._asdict(), "reason_kind": note.reason_kind}
 
         def write(d: Path) -> list[str]:
-            return [_jpeg(d, "frame_00.jpg", frame), _decision(d, {"reason": reason})]
+            doc = {**flag, **model_part([frame], [outputs], context)}
+            return [write_jpeg(d, "frame_00.jpg", frame), write_decision(d, doc)]
 
         draft = EvidenceRecord(evidence_id, "flag", camera_id, frame_index, stream_time, created_at, 0, ())
-        return self._store(dataclasses.replace(draft, reason=reason), write)
+        return self._store(
+            dataclasses.replace(
+                draft,
+                reason=note.reason,
+                episode_id=context.episode_id or None,
+                baseline_id=context.baseline_id,
+                cause=context.cause or None,
+            ),
+            write,
+        )
 
     def _store(self, draft: EvidenceRecord, write: Callable[[Path], list[str]]) -> EvidenceRecord | None:
         """Writes a capture's files (``write`` into a temporary folder), renames the folder into place and
@@ -258,37 +301,3 @@ class EvidenceSpool:
             self.removed += 1
         if len(keep) != len(records):
             self._write_manifest(keep)
-
-
-def _decision(d: Path, decision: Mapping[str, object]) -> str:
-    doc = {"version": EVIDENCE_VERSION, **decision}
-    atomic_write_bytes(d / "decision.json", json.dumps(doc, indent=2, default=_jsonable).encode())
-    return "decision.json"
-
-
-def _jpeg(d: Path, name: str, frame: np.ndarray) -> str:
-    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    if not ok:
-        raise ValueError(f"cannot encode evidence frame of shape {frame.shape} as JPEG")
-    atomic_write_bytes(d / name, buf.tobytes())
-    return name
-
-
-def _thumb_png(d: Path, name: str, thumb: np.ndarray, scale: int = 4) -> str:
-    img = np.clip(np.asarray(thumb, np.float32), 0, 255).astype(np.uint8)
-    img = cv2.resize(img, (img.shape[1] * scale, img.shape[0] * scale), interpolation=cv2.INTER_NEAREST)
-    ok, buf = cv2.imencode(".png", img)
-    if not ok:
-        raise ValueError(f"cannot encode thumbnail of shape {thumb.shape} as PNG")
-    atomic_write_bytes(d / name, buf.tobytes())
-    return name
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple | set | frozenset):
-        return list(value)
-    raise TypeError(f"cannot write {type(value).__name__} into decision.json")

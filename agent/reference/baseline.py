@@ -19,9 +19,10 @@ from typing import NamedTuple
 import numpy as np
 
 from camdrift.agent.files import atomic_write_bytes
-from camdrift.agent.reference import activation_baseline
+from camdrift.agent.reference import activation_baseline, output_baseline
 from camdrift.agent.reference.activation_baseline import ActivationReference
 from camdrift.agent.reference.archive import content_digest, pack_npz, unpack_npz
+from camdrift.agent.reference.output_baseline import OutputReference
 from camdrift.agent.reference.thresholds import Thresholds, thresholds_from_parts, thresholds_to_parts
 from camdrift.agent.reference.validate import ContentError, check_baseline
 from camdrift.kernels.frame_stats import KernelParams
@@ -73,7 +74,8 @@ class Baseline:
     reference means per cell; grid_sharpness_sd, grid_luma_sd: (gh, gw) null sd of their window means.
     reference_frames: the per-frame features the baseline was built from (:class:`ReferenceFrames`), or None.
     activations: the optional activation group (:class:`~camdrift.agent.activation_baseline.ActivationReference`),
-    or None for a pixel-statistics-only baseline.
+    or None for a pixel-statistics-only baseline; outputs: the optional model-outputs group
+    (:class:`~camdrift.agent.reference.output_baseline.OutputReference`), or None.
     """
 
     camera_id: str
@@ -103,6 +105,7 @@ class Baseline:
     format_version: int = FORMAT_VERSION
     reference_frames: ReferenceFrames | None = None
     activations: ActivationReference | None = None
+    outputs: OutputReference | None = None
 
     @property
     def colour_medians(self) -> bool:
@@ -226,7 +229,8 @@ def _to_parts(b: Baseline) -> tuple[dict, dict[str, np.ndarray]]:
         f.name: getattr(b, f.name)
         for f in dataclasses.fields(b)
         if f.name not in _ARRAY_FIELDS
-        and f.name not in ("kernel", "thresholds", "format_version", "reference_frames", "activations")
+        and f.name
+        not in ("kernel", "thresholds", "format_version", "reference_frames", "activations", "outputs")
     }
     header |= _kernel_header(b.kernel)
     header["scalar_names"] = list(b.scalar_names)
@@ -238,6 +242,9 @@ def _to_parts(b: Baseline) -> tuple[dict, dict[str, np.ndarray]]:
     if b.activations is not None:  # optional too: baselines without it hash as before
         header["activations"], act_arrays = activation_baseline.to_parts(b.activations)
         arrays |= act_arrays
+    if b.outputs is not None:
+        header["outputs"], out_arrays = output_baseline.to_parts(b.outputs)
+        arrays |= out_arrays
     header["format"] = FORMAT
     header["version"] = b.format_version
     return header, arrays
@@ -269,6 +276,8 @@ def load_baseline(path: str | Path, *, with_frames: bool = True) -> Baseline:
         raise BaselineError(f"{path}: content hash mismatch (the file was altered or damaged)")
     try:
         check_baseline(header, arrays)
+        if "outputs" in header:
+            output_baseline.check_outputs(header["outputs"], arrays)
     except ContentError as exc:
         raise BaselineError(f"{path}: refused baseline: {exc}") from None
     try:
@@ -276,7 +285,7 @@ def load_baseline(path: str | Path, *, with_frames: bool = True) -> Baseline:
         fields = {
             k: v
             for k, v in header.items()
-            if k not in ("format", "version", "sha256", "thresholds", "activations", *_KERNEL_KEYS)
+            if k not in ("format", "version", "sha256", "thresholds", "activations", "outputs", *_KERNEL_KEYS)
         }
         fields["kernel"] = KernelParams.from_header(header)
         if (why := fields["kernel"].outdated()) is not None:
@@ -290,6 +299,8 @@ def load_baseline(path: str | Path, *, with_frames: bool = True) -> Baseline:
             )
         if "activations" in header:
             fields["activations"] = activation_baseline.from_parts(header["activations"], arrays)
+        if "outputs" in header:
+            fields["outputs"] = output_baseline.from_parts(header["outputs"], arrays)
         baseline = Baseline(thresholds=thresholds, format_version=version, **fields)
         baseline.__dict__["baseline_id"] = stored[:16]  # the file's id, loaded with or without its frames
         return baseline

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from camdrift.agent.files import atomic_write_bytes
 from camdrift.agent.mqtt.commands import Command, Commanded, CommandReply
+from camdrift.agent.predictions.flags import flag_note
 from camdrift.agent.runtime.assembly import Assembly
 
 log = logging.getLogger("camdrift.agent")
@@ -96,7 +97,9 @@ class CommandRunner:
             stream_time=frame.stream_time,
             created_at=self._wall(),
             frame=frame.image,
-            reason=f"capture command {command.id}",
+            note=flag_note(f"capture command {command.id}"),
+            outputs=frame.outputs,
+            context=parts.pipeline.capture_context(),
             prefix="capture",  # not the id of an app-flagged capture of the same frame
         )
         if record is None:

@@ -218,7 +218,7 @@ class Daemon:
         parts = self.parts
         p = parts.pipeline
         if frame.flag is not None and parts.evidence is not None:
-            keep_flagged(parts.evidence, p.camera_id, frame, created_at=self._wall())
+            keep_flagged(parts.evidence, p.camera_id, frame, p.capture_context(), created_at=self._wall())
             return  # a flagged frame is evidence, not a sample of the stream (without a spool: a sample)
         if not parts.sampler.offer(frame.stream_time):
             return

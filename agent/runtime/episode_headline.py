@@ -35,3 +35,9 @@ class EpisodeHeadline:
         if self.current is not None and self.current.id == snapshot.episode_id:
             return self.current._replace(acknowledged=acked)
         return EpisodeState(snapshot.episode_id, None, acknowledged=acked)
+
+    def cause(self) -> tuple[str, str] | None:
+        """The open episode's top cause code and summary as its last event told them (None without one, or
+        none read yet)."""
+        c = self.current
+        return None if c is None else (c.cause or "", c.summary or "")

@@ -23,6 +23,7 @@ import numpy as np
 
 from camdrift.agent.config import Config
 from camdrift.agent.frames import Frame, SourceCounters, image_problem
+from camdrift.agent.predictions.outputs import ModelOutputs, model_outputs
 from camdrift.agent.runtime.daemon import Daemon
 from camdrift.agent.runtime.notify import Notifier
 
@@ -104,9 +105,13 @@ class Agent:
         finally:
             d.shutdown(failure)
 
-    def submit(self, frame: np.ndarray, ts: float | None = None) -> bool:
-        """Offers one frame (``ts``: its timestamp in seconds, default the monotonic clock). Returns True if it
-        was taken for analysis; False if it was dropped (agent busy, not due, or not a valid image)."""
+    def submit(
+        self, frame: np.ndarray, ts: float | None = None, outputs: ModelOutputs | dict | None = None
+    ) -> bool:
+        """Offers one frame (``ts``: its timestamp in seconds, default the monotonic clock) with the model's
+        ``outputs`` for it, if the app has them (as for ``FrameTap.offer``; ValueError names a wrong field).
+        Returns True if it was taken for analysis; False if it was dropped (agent busy, not due, or not a
+        valid image)."""
         if self.error is not None:
             raise RuntimeError(f"the camdrift agent thread stopped: {self.error}") from self.error
         index = self._index
@@ -128,7 +133,8 @@ class Agent:
             self.rejected += 1
             mb.counters.reject(problem[0], problem[1])
             return False
-        mb.put(Frame(np.array(frame, copy=True), index, t, mb.pixel_format))
+        out = None if outputs is None else model_outputs(outputs)
+        mb.put(Frame(np.array(frame, copy=True), index, t, mb.pixel_format, outputs=out))
         return True
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -32,9 +32,10 @@ from camdrift.agent.output.events import (
     Sequencer,
     State,
 )
-from camdrift.agent.output.evidence import EvidenceSpool
+from camdrift.agent.output.evidence import CaptureContext, EvidenceSpool
 from camdrift.agent.output.sinks import Sink
 from camdrift.agent.reference.baseline import Baseline, BaselineError
+from camdrift.agent.runtime.capture import RecentFrame, capture_context, capture_episode
 from camdrift.agent.runtime.episode_headline import EpisodeHeadline
 
 log = logging.getLogger("camdrift.agent")
@@ -93,7 +94,7 @@ class Pipeline:
         if activations is not None:
             activations.check(baseline.activations)
         self.counters = PipelineCounters()
-        self._recent: deque[np.ndarray] = deque(maxlen=keep_frames)
+        self._recent: deque[RecentFrame] = deque(maxlen=keep_frames)
         self._wall = wall_clock
         self._verdicts: tuple[bool, tuple[tuple[str, str], ...], EpisodeState | None] | None = None
         self._since: dict[str, float] = {}
@@ -165,9 +166,11 @@ class Pipeline:
                 act = self.activations.summary(frame)
             except ModelError as exc:  # counted by reason, never fed to the statistics
                 self.engine.reject_activation(str(exc).split(":", 1)[0])
-        decisions = self.engine.update(stats, frame.frame_index, frame.stream_time, activations=act).decisions
+        decisions = self.engine.update(
+            stats, frame.frame_index, frame.stream_time, activations=act, outputs=frame.outputs
+        ).decisions
         self.counters.analysed += 1
-        self._recent.append(frame.image)
+        self._recent.append(RecentFrame(frame.image, frame.outputs))
         self.last_frame = frame
         for d in decisions:
             event = self._event(d, frame)
@@ -175,6 +178,10 @@ class Pipeline:
             self.publish(event)
         self._publish_state_if_changed(frame)
         return decisions
+
+    def capture_context(self) -> CaptureContext:
+        """What a capture taken now carries: the baseline, the open episode and its cause, what drifts."""
+        return capture_context(self.engine, self.headline.cause())
 
     def reject(self, reason: str) -> None:
         """Counts a frame that could not be analysed; logs each distinct reason once."""
@@ -204,9 +211,14 @@ class Pipeline:
             summary = likely_cause(causes) if causes else f"{d.group} {d.score:.3g} > {d.threshold:.3g}"
         if d.forecast:
             summary = f"{summary}; {d.forecast}"
+        model = self.engine.outputs
+        if model is not None and d.kind != "drift.ended" and not d.group.startswith("out."):
+            summary = f"{summary}; model over the same frames: {model.change()}"  # harmless or harmful?
         evidence_id = None
         if d.kind in ("drift.started", "drift.updated") and self.evidence is not None:
-            evidence_id = self._capture(d, numbers, causes)
+            evidence_id = capture_episode(
+                self.evidence, self.engine, self.camera_id, d, (numbers, causes), self._recent, self._wall()
+            )
         return Event(
             kind=_EVENT_KIND.get(d.kind, d.kind),
             camera_id=self.camera_id,
@@ -220,36 +232,6 @@ class Pipeline:
             numbers=numbers,
             evidence_id=evidence_id,
         )
-
-    def _capture(self, d: Decision, numbers: dict[str, float], causes: tuple[Cause, ...]) -> str | None:
-        spool = self.evidence
-        if spool is None or not spool.due(d.episode_id, d.stream_time):
-            return None
-        window = self.engine.evidence()
-        try:
-            record = spool.capture_episode(
-                camera_id=self.camera_id,
-                episode_id=d.episode_id,
-                frame_index=d.frame_index,
-                stream_time=d.stream_time,
-                created_at=self._wall(),
-                frames=list(self._recent),
-                histograms={"window_counts": window.counts, "reference_counts": self.baseline.ref_counts},
-                reference_thumbnail=self.baseline.thumbnail,
-                window_thumbnail=window.thumbnail,
-                decision={
-                    "kind": d.kind,
-                    "group": d.group,
-                    "groups": d.groups,
-                    "numbers": numbers,
-                    "causes": [c._asdict() for c in causes],
-                    "forecast": d.forecast,
-                },
-            )
-        except (OSError, ValueError) as exc:
-            log.error("could not save evidence for episode %s: %s", d.episode_id, exc)
-            return None
-        return record.evidence_id if record else None
 
     def group_states(self, snapshot: EngineSnapshot | None = None) -> tuple[GroupState, ...]:
         """Every statistic's verdict (``warming_up`` while its window fills), score and drift threshold."""

@@ -1,8 +1,11 @@
 """Layout of a frame-tap segment, shared by the producer and the reader (see ``camdrift.agent.tap``).
 
 One file: a 4096-byte control page of 8-byte little-endian words, then the frame slot and the flag slot, each
-``capacity`` bytes (a multiple of 4096). A slot holds the image (C order) and, 64-byte aligned after it, an
-optional float32 activations block. Bump ``LAYOUT_VERSION`` on any change: a reader refuses other versions.
+``capacity`` bytes (a multiple of 4096). A slot holds the image (C order) and, each 64-byte aligned after the
+previous part, an optional float32 activations block, an optional float32 model-outputs block
+(:func:`camdrift.agent.predictions.outputs.pack`) and, in the flag slot, the flag's note as UTF-8 JSON
+(:func:`camdrift.agent.predictions.flags.note_json`). Bump ``LAYOUT_VERSION`` on any change: a reader refuses
+other versions (version 2 added the outputs block and the note).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import os
 import re
 
 MAGIC = int.from_bytes(b"CAMDTAP\x00", "little")
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 PAGE = 4096
 ALIGN = 64
 
@@ -26,7 +29,9 @@ FRAME, FLAG = 0, 1
 S_SEQ, S_COUNT, S_INDEX, S_TS, S_FORMAT, S_DTYPE, S_NDIM = range(7)
 S_SHAPE = 7  # 4 words
 S_NBYTES, S_ACTS, S_REASON_LEN = 11, 12, 13
+S_OUT_KIND, S_OUT_COUNT = 14, 15  # outputs block: kind (0 none) and entries (classes or detections)
 S_REASON = 16  # 8 words: up to 64 bytes of UTF-8
+S_NOTE_LEN = 24  # bytes of the flag's note (JSON) after the outputs block
 REASON_MAX_BYTES = 64
 MAX_NDIM = 4
 
@@ -50,6 +55,15 @@ def word_ascii(word: int) -> str:
 
 def round_up(n: int, to: int) -> int:
     return -(-n // to) * to
+
+
+def slot_parts(nbytes: int, n_acts: int, n_out_floats: int, note_len: int) -> tuple[int, int, int, int]:
+    """Byte offsets in a slot of the activations block, the outputs block and the note, and the bytes the
+    slot needs: every part 64-byte aligned after the image of ``nbytes``."""
+    acts = round_up(nbytes, ALIGN)
+    outputs = round_up(acts + 4 * n_acts, ALIGN)
+    note = round_up(outputs + 4 * n_out_floats, ALIGN)
+    return acts, outputs, note, note + note_len
 
 
 class Segment:

@@ -11,8 +11,9 @@ import time
 import numpy as np
 
 from camdrift.agent.frames import PIXEL_FORMATS
+from camdrift.agent.predictions.flags import FlagNote, flag_note, note_json
+from camdrift.agent.predictions.outputs import ModelOutputs, model_outputs, pack
 from camdrift.agent.tap.layout import (
-    ALIGN,
     FLAG,
     FRAME,
     LAYOUT_VERSION,
@@ -27,6 +28,9 @@ from camdrift.agent.tap.layout import (
     S_INDEX,
     S_NBYTES,
     S_NDIM,
+    S_NOTE_LEN,
+    S_OUT_COUNT,
+    S_OUT_KIND,
     S_REASON,
     S_REASON_LEN,
     S_SEQ,
@@ -45,6 +49,7 @@ from camdrift.agent.tap.layout import (
     ascii_word,
     round_up,
     segment_path,
+    slot_parts,
 )
 
 log = logging.getLogger(__name__)
@@ -127,13 +132,20 @@ class FrameTap:
     # -- hot path --------------------------------------------------------------------------------------------
 
     def offer(
-        self, frame: np.ndarray, ts: float | None = None, activations: np.ndarray | None = None
+        self,
+        frame: np.ndarray,
+        ts: float | None = None,
+        activations: np.ndarray | None = None,
+        outputs: ModelOutputs | dict | None = None,
     ) -> bool:
         """Hands ``frame`` to the agent if it asked for one; returns whether it was copied. Never waits.
 
         frame: an image in the tap's pixel format (checked by the agent, not here, to keep this path short).
         ts: the frame's timestamp in seconds (default: ``time.time()`` when copied).
         activations: optional float32 vector of model activations, copied after the image.
+        outputs: optional model outputs of this frame (:class:`~camdrift.agent.predictions.outputs.ModelOutputs`
+            or a mapping with ``probs``, or ``label`` and ``confidence``, or ``boxes``, ``classes``, ``scores``);
+            checked only when the frame is copied (ValueError names the field).
         """
         self.offers += 1
         if not self.offers & _CHECK_MASK:
@@ -142,20 +154,37 @@ class FrameTap:
         if want == self._served:
             return False
         self._served = want
-        if not self._write(FRAME, frame, ts, activations, None):
+        out = None if outputs is None else model_outputs(outputs)
+        if not self._write(FRAME, frame, ts, (activations, out, None)):
             return False
         self.frames_copied += 1
         return True
 
-    def flag(self, frame: np.ndarray, reason: str, ts: float | None = None) -> bool:
+    def flag(
+        self,
+        frame: np.ndarray,
+        reason: str,
+        ts: float | None = None,
+        *,
+        frame_id: str | int | None = None,
+        prediction: str | int | None = None,
+        corrected: str | int | None = None,
+        outputs: ModelOutputs | dict | None = None,
+    ) -> bool:
         """Marks ``frame`` as a production failure for capture (always copied; the latest flag wins).
 
-        reason: short text (truncated to 64 bytes of UTF-8), e.g. "operator corrected false positive".
+        reason: ``false_positive``, ``false_negative``, ``uncertain``, ``operator_corrected`` or free text (the
+            first 64 bytes also go in the slot header, for readers of layout 1's habits); frame_id: the app's
+            own id of the frame; prediction: what the model said, as the app names it; corrected: the label an
+            operator gave instead (needed with ``operator_corrected``); outputs: the model's outputs, as for
+            :meth:`offer`. ValueError names a wrong field.
         """
         if not isinstance(reason, str):
             raise TypeError(f"reason must be a str, got {type(reason).__name__}")
+        note = flag_note(reason, frame_id, prediction, corrected)
+        out = None if outputs is None else model_outputs(outputs)
         self.flags += 1
-        return self._write(FLAG, frame, ts, None, reason)
+        return self._write(FLAG, frame, ts, (None, out, note))
 
     # -- segment management ----------------------------------------------------------------------------------
 
@@ -220,19 +249,26 @@ class FrameTap:
         slot: int,
         frame: np.ndarray,
         ts: float | None,
-        activations: np.ndarray | None,
-        reason: str | None,
+        extras: tuple[np.ndarray | None, ModelOutputs | None, FlagNote | None],
     ) -> bool:
-        """Copies ``frame`` into ``slot`` under the seqlock; False if a needed bigger segment cannot be made."""
+        """Copies ``frame`` and its ``extras`` (activations, outputs, flag note) into ``slot`` under the seqlock;
+        False if a needed bigger segment cannot be made."""
         if not isinstance(frame, np.ndarray):
             raise TypeError(f"frame must be a numpy array, got {type(frame).__name__}")
         if frame.dtype.hasobject or frame.dtype.itemsize == 0 or not 1 <= frame.ndim <= MAX_NDIM:
             raise TypeError(f"frame must be a 1..4-d array of plain numbers, got {frame.dtype} {frame.shape}")
+        activations, outputs, note = extras
         acts = (
             None if activations is None else np.ascontiguousarray(activations, dtype=np.float32).reshape(-1)
         )
-        act_offset = round_up(frame.nbytes, ALIGN)
-        need = act_offset + (0 if acts is None else acts.nbytes)
+        out_kind, out_count, out_block = (0, 0, None) if outputs is None else pack(outputs)
+        note_raw = b"" if note is None else note_json(note)
+        act_offset, out_offset, note_offset, need = slot_parts(
+            frame.nbytes,
+            0 if acts is None else acts.size,
+            0 if out_block is None else out_block.size,
+            len(note_raw),
+        )
         if need > self._seg.capacity:
             try:
                 self._seg = self._create(need)
@@ -246,7 +282,9 @@ class FrameTap:
         data = seg.data_offset(slot)
         seq = w[base + S_SEQ]
         w[base + S_SEQ] = seq + 1  # odd: writing
-        w[base + S_INDEX] = self.offers - 1 if slot == FRAME else self.flags - 1
+        # a flag names the frame the app last offered (the one it just ran its model on): its frame_index is
+        # that frame's, so flagged and analysed frames share one index; the app's own id travels in the note
+        w[base + S_INDEX] = max(self.offers - 1, 0)
         seg.floats[base + S_TS] = time.time() if ts is None else float(ts)
         w[base + S_FORMAT] = self._format_word
         w[base + S_DTYPE] = ascii_word(frame.dtype.str)
@@ -255,11 +293,18 @@ class FrameTap:
             w[base + S_SHAPE + i] = frame.shape[i] if i < frame.ndim else 0
         w[base + S_NBYTES] = frame.nbytes
         w[base + S_ACTS] = 0 if acts is None else acts.size
+        w[base + S_OUT_KIND] = out_kind
+        w[base + S_OUT_COUNT] = out_count
+        w[base + S_NOTE_LEN] = len(note_raw)
         np.copyto(np.ndarray(frame.shape, frame.dtype, buffer=seg.mm, offset=data), frame, casting="no")
         if acts is not None:
             np.ndarray(acts.shape, np.float32, buffer=seg.mm, offset=data + act_offset)[:] = acts
-        if reason is not None:
-            raw = reason.encode("utf-8")[:REASON_MAX_BYTES]
+        if out_block is not None:
+            np.ndarray(out_block.shape, np.float32, buffer=seg.mm, offset=data + out_offset)[:] = out_block
+        if note is not None:
+            seg.mm[data + note_offset : data + note_offset + len(note_raw)] = note_raw
+            raw = note.reason.encode("utf-8")[:REASON_MAX_BYTES]
+            raw = raw.decode("utf-8", errors="ignore").encode("utf-8")  # whole characters only
             start = (base + S_REASON) * 8
             seg.bytes[start : start + len(raw)] = raw
             w[base + S_REASON_LEN] = len(raw)

@@ -8,30 +8,15 @@ import mmap
 import os
 import time
 
-import numpy as np
-
 from camdrift.agent.frames import PIXEL_FORMATS, Frame, SourceCounters, SourceError, image_problem
 from camdrift.agent.tap.layout import (
-    ALIGN,
     FLAG,
     FRAME,
     LAYOUT_VERSION,
     MAGIC,
-    MAX_NDIM,
     PAGE,
-    REASON_MAX_BYTES,
-    S_ACTS,
     S_COUNT,
-    S_DTYPE,
-    S_FORMAT,
-    S_INDEX,
-    S_NBYTES,
-    S_NDIM,
-    S_REASON,
-    S_REASON_LEN,
     S_SEQ,
-    S_SHAPE,
-    S_TS,
     SLOT_WORDS,
     W_FLAG_TAKEN,
     W_GENERATION,
@@ -42,10 +27,9 @@ from camdrift.agent.tap.layout import (
     W_VERSION,
     W_WANT,
     Segment,
-    round_up,
     segment_path,
-    word_ascii,
 )
+from camdrift.agent.tap.slot import copy_slot, decode_extras, read_header
 
 log = logging.getLogger(__name__)
 
@@ -80,21 +64,6 @@ def _segment_problem(seg: Segment, size: int, check_pid: bool) -> str | None:
     if check_pid and not _pid_alive(w[W_PID]):
         return f"was left by producer pid {w[W_PID]}, which has exited"
     return None
-
-
-def _flag_reason(seg: Segment, base: int) -> str:
-    """The reason text the producer wrote into the flag slot at word ``base`` (bounded, UTF-8, lenient)."""
-    start = (base + S_REASON) * 8
-    length = min(seg.words[base + S_REASON_LEN], REASON_MAX_BYTES)
-    return bytes(seg.bytes[start : start + length]).decode("utf-8", errors="ignore")
-
-
-def _dtype(text: str) -> np.dtype | None:
-    """The dtype a slot header names, or None when it names none."""
-    try:
-        return np.dtype(text)
-    except (TypeError, ValueError):
-        return None
 
 
 class TapReader:
@@ -298,44 +267,23 @@ class TapReader:
             if seq & 1:
                 time.sleep(0.0002)
                 continue
-            count = w[base + S_COUNT]
-            index = w[base + S_INDEX]
-            ts = seg.floats[base + S_TS]
-            fmt = word_ascii(w[base + S_FORMAT])
-            dtype_str = word_ascii(w[base + S_DTYPE])
-            ndim = w[base + S_NDIM]
-            shape = tuple(w[base + S_SHAPE + i] for i in range(min(ndim, MAX_NDIM)))
-            nbytes = w[base + S_NBYTES]
-            n_acts = w[base + S_ACTS]
-            reason = _flag_reason(seg, base) if slot == FLAG else None
-            dtype = _dtype(dtype_str)
-            act_offset = round_up(nbytes, ALIGN)
-            sane = (
-                dtype is not None
-                and not dtype.hasobject
-                and dtype.itemsize > 0
-                and 1 <= ndim <= MAX_NDIM
-                and nbytes == int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-                and act_offset + 4 * n_acts <= seg.capacity
-            )
-            if sane:
-                data = seg.data_offset(slot)
-                image = np.frombuffer(seg.mm, dtype, count=nbytes // dtype.itemsize, offset=data).reshape(
-                    shape
-                )
-                image = image.copy()
-                acts = None
-                if n_acts:
-                    acts = np.frombuffer(seg.mm, np.float32, count=n_acts, offset=data + act_offset).copy()
+            head = read_header(seg, base, slot == FLAG)
+            if head.sane:
+                raw = copy_slot(seg, seg.data_offset(slot), head)
             if w[base + S_SEQ] != seq:
                 self.torn_reads += 1
                 continue
             if slot == FRAME:
-                self._last_count = count
-            if not sane:
+                self._last_count = head.count
+            if not head.sane:
                 self.counters.reject("corrupt_header", f"{self.describe()}: slot header is inconsistent", log)
                 return True, None
-            return True, Frame(image, int(index), float(ts), fmt, reason, acts)
+            try:
+                outputs, note = decode_extras(raw, head.extras, head.reason)
+            except ValueError as exc:
+                self.counters.reject("corrupt_outputs", f"{self.describe()}: {exc}", log)
+                return True, None
+            return True, Frame(raw.image, head.index, head.ts, head.fmt, note, raw.activations, outputs)
         return False, None
 
     def __enter__(self) -> TapReader:

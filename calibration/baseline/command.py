@@ -14,6 +14,7 @@ from camdrift.agent.drift.explain import explain, likely_cause
 from camdrift.agent.drift.statistics import WindowStats, phase_shift, px_per_cell
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.calibration.baseline.merge import add_merge_parser, kernel_differences, merge
+from camdrift.calibration.calibrate.output_options import summary_lines as output_lines
 from camdrift.calibration.calibrate.summary import forced_lines, threshold_table
 from camdrift.calibration.options import EXIT_FAIL, EXIT_OK, UsageError, fail, read_baseline
 
@@ -58,6 +59,7 @@ def describe(b: Baseline, path: str) -> str:
         f"h {th.cusum_h:.3g} on {th.bucket_seconds:g} s buckets",
         *forced_lines(b),
         threshold_table(b, indent="    "),
+        *output_lines(b),
     ]
     if th.notes:
         lines.append("  notes:")

@@ -251,6 +251,15 @@ def run_merge(args: argparse.Namespace) -> int:
         )
         rows = sensitivity(baselines, merged)
         print(sensitivity_table(rows, args.inputs))
+        models = [p for p, b in zip(args.inputs, baselines, strict=True) if b.activations or b.outputs]
+        if (
+            models
+        ):  # their model groups are not rebuilt from the merged frames: say so, never drop them quietly
+            print(
+                f"camdrift {NAME} merge: note: the model groups (activations, outputs) of {', '.join(models)} are "
+                "not merged; the merged baseline watches the images only (recalibrate with the model to add them)",
+                file=sys.stderr,
+            )
         lost = losses(rows, args.inputs)
         if lost:
             what = f"more than {LOSS_LIMIT:g}x less sensitive than an input on {'; '.join(lost)}"

@@ -22,6 +22,8 @@ from camdrift.calibration.calibrate.activation_options import (
 )
 from camdrift.calibration.calibrate.build import build_from_frames, keep_frames, reference_frames
 from camdrift.calibration.calibrate.gates import Finding, run_gates
+from camdrift.calibration.calibrate.output_options import OutputPlan, add_output_arguments, chain
+from camdrift.calibration.calibrate.output_options import summary_lines as output_lines
 from camdrift.calibration.calibrate.summary import summary
 from camdrift.calibration.calibrate.thresholds import MIN_REPLICATES, Budget, ThresholdError
 from camdrift.calibration.capture import Capture, CaptureError, Progress, capture, shortfall
@@ -114,6 +116,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_model_arguments(p)
+    add_output_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -185,6 +188,7 @@ def _run(args: argparse.Namespace) -> int:
     _check_args(args, s.max_fps)
     out = check_output(args.out, "--out")
     plan = plan_from_args(args)  # --model: the activation group (UsageError naming the option)
+    outputs = OutputPlan(args.class_names, args.uncertain_below)  # the app's model outputs, if it hands any
     kernel = s.kernel(thumb_size=(args.thumb, args.thumb), grid=args.grid)
     source = make_source(s.uri, s.pixel_format)
     total, unit = (args.frames, "frames") if args.frames else (args.duration, "s")
@@ -196,7 +200,7 @@ def _run(args: argparse.Namespace) -> int:
         duration=args.duration,
         max_fps=s.max_fps,
         progress=None if args.quiet else Progress(total, unit),
-        on_frame=None if plan is None else plan.on_frame,
+        on_frame=chain(None if plan is None else plan.on_frame, outputs.on_frame),
     )
     frames, keep, findings = _gate(args, cap, kernel, s.max_fps)
     errors = [f for f in findings if f.level == "error"]
@@ -239,10 +243,22 @@ def _run(args: argparse.Namespace) -> int:
             )
         except ValueError as exc:
             return fail(NAME, f"cannot calibrate the activation group with {args.model}: {exc}")
+    try:
+        baseline = outputs.add_group(
+            baseline, keep, n_replicates=args.replicates, budget_days=args.budget_days
+        )
+    except ValueError as exc:  # e.g. too few frames with outputs: refused like a short reference
+        print(
+            f"camdrift {NAME}: baseline not written: cannot calibrate the output group: {exc}",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
     save_baseline(baseline, out)
     print(summary(baseline, cap, findings, out=str(out), seconds=time.monotonic() - started))
     if plan is not None:
         print("\n".join(summary_lines(baseline, plan)))
+    if baseline.outputs is not None:
+        print("\n".join(output_lines(baseline)))
     return EXIT_OK
 
 

@@ -40,6 +40,6 @@ def verify_capture(baseline: Baseline, cap: Capture) -> VerifyResult:
     """The capture's verdicts against ``baseline``; a capture shorter than one window is a
     :class:`~camdrift.calibration.options.UsageError` naming the source."""
     try:
-        return verify_stats(baseline, cap.stats, cap.times)
+        return verify_stats(baseline, cap.stats, cap.times, cap.outputs)
     except ValueError as exc:
         raise UsageError(f"source {cap.source}: {exc}") from None

@@ -18,6 +18,7 @@ import numpy as np
 from camdrift.agent.drift.decision import OK, STATES, Decision
 from camdrift.agent.drift.engine import DriftEngine
 from camdrift.agent.drift.statistics import WindowStats
+from camdrift.agent.predictions.outputs import ModelOutputs
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.kernels import FrameStats
 
@@ -37,7 +38,8 @@ def frames_needed(baseline: Baseline) -> int:
 
 
 class AgentReplay:
-    """Replays frames through the agent's engine; ``update(stats, frame_index, stream_time) -> self``.
+    """Replays frames through the agent's engine; ``update(stats, frame_index, stream_time, outputs) -> self``
+    (``outputs``: the model's, when the app handed them over and the baseline has an output group).
 
     After the updates: ``state[k]`` (index into :data:`~camdrift.agent.drift.decision.STATES`), ``run[k]``
     (longest run of consecutive windows above the drift threshold) and ``peak[k]`` (largest score, the
@@ -66,8 +68,10 @@ class AgentReplay:
         self._worst_strength = -np.inf
         self._drift = baseline.thresholds.drift
 
-    def update(self, stats: FrameStats, frame_index: int, stream_time: float) -> AgentReplay:
-        engine = self.engine.update(stats, frame_index, stream_time)
+    def update(
+        self, stats: FrameStats, frame_index: int, stream_time: float, outputs: ModelOutputs | None = None
+    ) -> AgentReplay:
+        engine = self.engine.update(stats, frame_index, stream_time, outputs=outputs)
         self.frames += 1
         for d in engine.decisions:
             if d.kind == "drift.started" and self.started is None:
@@ -81,7 +85,7 @@ class AgentReplay:
             ):
                 self.events[d.group] = d
         ws = engine.last
-        if ws is None or not engine.window.full:
+        if ws is None or not engine.pixels.full:
             return self
         self.windows += 1
         families = engine.families

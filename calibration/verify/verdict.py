@@ -16,6 +16,7 @@ from typing import NamedTuple
 from camdrift.agent.drift.decision import Cause, Decision
 from camdrift.agent.drift.statistics import WindowStats
 from camdrift.agent.drift.words import cause_words, statistic_words
+from camdrift.agent.predictions.outputs import ModelOutputs
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.calibration.verify.replay import AgentReplay, frames_needed
 from camdrift.kernels import FrameStats
@@ -75,6 +76,8 @@ def _related(name: str) -> tuple[str, ...] | None:
     """Cause codes that can move statistic ``name`` (None: any, for histograms and CUSUMs)."""
     if name.startswith(("psi.", "cusum.")):
         return None
+    if name.startswith("out."):
+        return ("model_outputs",)
     if name.startswith("shift."):
         scalar = name[6:]
         return _RELATED.get(scalar, ("lighting", "gamma") if scalar.startswith("luma_") else None)
@@ -125,10 +128,16 @@ def _reason(rows: Sequence[Row], replay: AgentReplay) -> str:
     return f"every statistic stayed below its warn threshold over {replay.windows} windows"
 
 
-def verify_stats(baseline: Baseline, stats: Sequence[FrameStats], times: Sequence[float]) -> VerifyResult:
-    """The agent's verdicts for frames ``stats`` observed at stream ``times`` (s). ValueError when there are
-    fewer frames than the agent's rule needs to call drift (:func:`~camdrift.calibration.verify.replay.
-    frames_needed`), saying how many it needs."""
+def verify_stats(
+    baseline: Baseline,
+    stats: Sequence[FrameStats],
+    times: Sequence[float],
+    outputs: Sequence[ModelOutputs | None] = (),
+) -> VerifyResult:
+    """The agent's verdicts for frames ``stats`` observed at stream ``times`` (s), with the model's ``outputs``
+    for them when the app handed any over (then the output group's rows, the class-mix question among them,
+    are listed whatever they reached). ValueError when there are fewer frames than the agent's rule needs to
+    call drift (:func:`~camdrift.calibration.verify.replay.frames_needed`), saying how many it needs."""
     th = baseline.thresholds
     need = frames_needed(baseline)
     if len(stats) < need:
@@ -139,15 +148,17 @@ def verify_stats(baseline: Baseline, stats: Sequence[FrameStats], times: Sequenc
             f"so verify needs at least {need} frames (--frames {need})"
         )
     replay = AgentReplay(baseline)
-    for i, (s, t) in enumerate(zip(stats, times, strict=True)):
-        replay.update(s, i, float(t))
+    model = list(outputs) if outputs else [None] * len(stats)
+    for i, (s, t, o) in enumerate(zip(stats, times, model, strict=True)):
+        replay.update(s, i, float(t), o)
+    asked = baseline.outputs is not None and any(o is not None for o in model)
     event = replay.started or replay.warned
     causes = event.causes if event is not None else ()
     n_window = len(th.names)  # window statistics come first in the engine's order
     rows = tuple(
         _row(replay, k, causes)
         for k in range(len(replay.groups))
-        if k < n_window or replay.reached(k) != "ok"
+        if k < n_window or replay.reached(k) != "ok" or (asked and replay.names[k].startswith("out."))
     )
     verdict = max((r.verdict for r in rows), key=VERDICTS.index)
     return VerifyResult(

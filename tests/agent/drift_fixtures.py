@@ -63,3 +63,32 @@ def activation_reference(window: int = 8, channels: int = 12):
         budget=Budget(window=window, n_replicates=300),
         every_n=2,
     )
+
+
+def classifier_outputs(n: int, seed: int, confidence_drop: float = 0.0, classes: int = 3) -> list:
+    """A classifier's outputs on a belt of products that come in runs (a class persists ~10 frames), its
+    logit margin lowered by ``confidence_drop`` (what a lamp ageing or a smudge does to the model)."""
+    from camdrift.agent.predictions.outputs import classification
+
+    rng = np.random.default_rng(seed)
+    out, state = [], int(rng.integers(classes))
+    for _ in range(n):
+        if rng.random() < 0.1:
+            state = int(rng.integers(classes))
+        logits = rng.normal(0.0, 1.0, classes)
+        logits[state] += 3.0 - confidence_drop
+        p = np.exp(logits)
+        out.append(classification(p / p.sum()))
+    return out
+
+
+@lru_cache(maxsize=2)
+def output_reference(window: int = 8):
+    """An output group calibrated on a simulated classifier's outputs (600 frames, classes named)."""
+    from camdrift.calibration.calibrate.output_reference import build_output_reference
+
+    return build_output_reference(
+        classifier_outputs(600, seed=11),
+        budget=Budget(window=window, fps=FPS, n_replicates=400),
+        class_names=("ok", "scratch", "dent"),
+    )

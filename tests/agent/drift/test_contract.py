@@ -27,16 +27,20 @@ from camdrift.agent.drift.decision import Episodes, Hysteresis, Transition
 from camdrift.agent.drift.engine import DriftEngine
 from camdrift.agent.drift.families import Families, Filed
 from camdrift.agent.drift.features import FrameFeatures
+from camdrift.agent.drift.outputs import OutputMonitor
 from camdrift.agent.drift.slow import SlowDriftMonitor
 from camdrift.agent.drift.statistics import Cusum, window_statistics
 from camdrift.agent.drift.window_monitor import WindowMonitor
 from camdrift.agent.drift.windows import RingSum, SlidingWindow, TimeBuckets
+from camdrift.agent.predictions.outputs import detection
 from camdrift.agent.sim.line import Drift
 from camdrift.kernels.activations import histogram_by_edges, project
 from tests.agent.drift_fixtures import (
     FPS,
     activation_features,
     activation_reference,
+    classifier_outputs,
+    output_reference,
     small_baseline,
     stats_of,
 )
@@ -82,6 +86,9 @@ _CUSUM_X = _rng_stream(3, ()) + np.linspace(0.0, 2.0, N)
 _SCORES = np.abs(np.cumsum(np.random.default_rng(4).normal(0.0, 0.6, size=N)))
 _ACTS = activation_features(N, 12, seed=8) + np.linspace(0.0, 3.0, N)[:, None]
 _ACTS[[5, 33, 60]] = np.nan  # counted, never fed
+# the classifier's confidence falls from frame 50 on; frames 7 and 41 carry a detector's outputs (refused)
+_OUTPUTS = classifier_outputs(50, seed=12) + classifier_outputs(N - 50, seed=13, confidence_drop=2.5)
+_OUTPUTS[7] = _OUTPUTS[41] = detection(np.zeros((1, 4)), [0], [0.5])
 
 
 def _small_features(i: int) -> FrameFeatures:
@@ -115,13 +122,22 @@ def _window_feed(m: WindowMonitor, i: int) -> WindowMonitor:
 
 
 def _engine_feed(e: DriftEngine, i: int) -> DriftEngine:
-    return e.update(_stats()[i], i, i / FPS, activations=_ACTS[i] if i % 2 == 0 else None)
+    return e.update(
+        _stats()[i], i, i / FPS, activations=_ACTS[i] if i % 2 == 0 else None, outputs=_OUTPUTS[i]
+    )
 
 
 def _activation_engine() -> DriftEngine:
     import dataclasses
 
-    return DriftEngine(dataclasses.replace(small_baseline(), activations=activation_reference()))
+    b = dataclasses.replace(small_baseline(), activations=activation_reference(), outputs=output_reference())
+    return DriftEngine(b)
+
+
+def _output_counts_batch(i: int) -> np.ndarray:
+    ref = output_reference()
+    good = [o for o in _OUTPUTS[: i + 1] if o.kind == "classification"][-ref.window :]
+    return np.bincount([min(o.label, ref.n_classes) for o in good], minlength=ref.n_classes + 1)
 
 
 def _families() -> Families:
@@ -226,6 +242,12 @@ CASES: dict[type, Case] = {
         lambda m: (*_family_view(m), dict(m.rejected), m.numbers()),
         _activation_counts_batch,
     ),
+    OutputMonitor: Case(
+        lambda: OutputMonitor(output_reference()),
+        lambda m, i: m.update(_OUTPUTS[i]),
+        lambda m: (*_family_view(m), dict(m.rejected), m.numbers(), m.change()),
+        _output_counts_batch,
+    ),
     DriftEngine: Case(_activation_engine, _engine_feed, lambda e: (e.decisions, e.state, e.snapshot())),
     Episodes: Case(
         lambda: Episodes("cam", "base"),
@@ -240,7 +262,7 @@ def _incremental(case: Case, part: Any) -> Any:
     """What the part holds that its batch equivalent gives."""
     if isinstance(part, WindowMonitor):
         return None if part.last is None else part.last.scores
-    if isinstance(part, ActivationMonitor):
+    if isinstance(part, ActivationMonitor | OutputMonitor):
         return part.counts
     if isinstance(part, SlidingWindow):
         return part.sums()

@@ -65,7 +65,7 @@ def test_state_reports_its_bytes() -> None:
     _run(engine, 0, 50)
     s = engine.state
     assert s.frames == 50 and s.window_count == 20 and s.episode_id == ""
-    assert s.nbytes == engine.window.nbytes + engine.minutes.nbytes + engine.hours.nbytes
+    assert s.nbytes == engine.pixels.window.nbytes + engine.slow.minutes.nbytes + engine.slow.hours.nbytes
     assert all(state == "ok" for _, state in s.groups)
 
 
@@ -135,8 +135,8 @@ def test_a_fresh_engine_keeps_the_settings_and_starts_with_empty_windows() -> No
     )
     _run(engine, 0, 30)
     fresh = engine.fresh()
-    assert fresh.camera_id == "other" and fresh.recovery == 7 and fresh.minutes.n_buckets == 60
-    assert fresh.frames == 0 and fresh.stream_time == -np.inf and not fresh.has_scored
+    assert fresh.camera_id == "other" and fresh.recovery == 7 and fresh.slow.minutes.n_buckets == 60
+    assert fresh.pixels.frames == 0 and fresh.stream_time == -np.inf and not fresh.has_scored
     assert [g.name for g in fresh.all_groups] == [g.name for g in engine.all_groups]
 
 

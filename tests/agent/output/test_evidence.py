@@ -9,7 +9,15 @@ import cv2
 import numpy as np
 import pytest
 
-from camdrift.agent.output.evidence import EVIDENCE_VERSION, EvidenceError, EvidenceSpool, read_manifest
+from camdrift.agent.output.evidence import (
+    EVIDENCE_VERSION,
+    CaptureContext,
+    EvidenceError,
+    EvidenceSpool,
+    read_manifest,
+)
+from camdrift.agent.predictions.flags import flag_note
+from camdrift.agent.predictions.outputs import classification
 from tests.agent.output.helpers import capture
 
 
@@ -47,18 +55,48 @@ def test_size_cap_removes_oldest_first(tmp_path: Path, photo: np.ndarray) -> Non
     assert sorted(p.name for p in (tmp_path / "spool").iterdir() if p.is_dir()) == kept
 
 
-def test_flagged_frame_is_kept_with_its_reason(tmp_path: Path, photo: np.ndarray) -> None:
+def test_flagged_frame_is_kept_with_its_note_outputs_and_context(tmp_path: Path, photo: np.ndarray) -> None:
     spool = EvidenceSpool(tmp_path)
+    context = CaptureContext("b1", "cam1-ep7", "lighting", ("shift.brightness",), ("ok", "scratch"))
     rec = spool.capture_flag(
         camera_id="cam1",
         frame_index=7,
         stream_time=1.4,
         created_at=1.0,
         frame=photo,
-        reason="operator override",
+        note=flag_note("operator_corrected", frame_id=99, prediction="scratch", corrected="ok"),
+        outputs=classification([0.3, 0.7]),
+        context=context,
     )
-    assert rec.kind == "flag" and rec.reason == "operator override"
+    assert rec.kind == "flag" and rec.reason == "operator_corrected"
+    assert (rec.episode_id, rec.baseline_id, rec.cause) == ("cam1-ep7", "b1", "lighting")
     assert (tmp_path / rec.evidence_id / "frame_00.jpg").stat().st_size > 1000
+    doc = json.loads((tmp_path / rec.evidence_id / "decision.json").read_text())
+    assert (doc["reason_kind"], doc["frame_id"], doc["prediction"], doc["corrected"]) == (
+        "operator_corrected",
+        "99",
+        "scratch",
+        "ok",
+    )
+    assert doc["outputs"][0]["label"] == 1 and doc["class_names"] == ["ok", "scratch"]
+    assert doc["context"] == {
+        "baseline_id": "b1",
+        "episode_id": "cam1-ep7",
+        "cause": "lighting",
+        "cause_code": None,
+        "in_drift": ["shift.brightness"],
+    }
+    assert spool.records() == [rec]
+
+
+def test_a_version_1_spool_still_loads(tmp_path: Path, photo: np.ndarray) -> None:
+    capture(EvidenceSpool(tmp_path), photo, "ep1", 1, 1.0)
+    manifest = tmp_path / "manifest.jsonl"
+    old = json.loads(manifest.read_text())
+    for key in ("baseline_id", "cause"):  # added by version 2
+        del old[key]
+    manifest.write_text(json.dumps({**old, "version": 1}) + "\n")
+    assert [r.baseline_id for r in EvidenceSpool(tmp_path).records()] == [None]
 
 
 def test_leftovers_of_a_crash_are_swept_at_start(tmp_path: Path, photo: np.ndarray) -> None:
@@ -82,8 +120,8 @@ def test_manifest_lines_and_decisions_carry_their_version(tmp_path: Path, photo:
     spool = EvidenceSpool(tmp_path)
     rec = capture(spool, photo, "ep1", 1, 1.0)
     line = json.loads((tmp_path / "manifest.jsonl").read_text().splitlines()[0])
-    assert line["version"] == EVIDENCE_VERSION == 1 and line["evidence_id"] == rec.evidence_id
-    assert json.loads((tmp_path / rec.evidence_id / "decision.json").read_text())["version"] == 1
+    assert line["version"] == EVIDENCE_VERSION == 2 and line["evidence_id"] == rec.evidence_id
+    assert json.loads((tmp_path / rec.evidence_id / "decision.json").read_text())["version"] == 2
 
 
 def test_a_manifest_from_before_versions_still_loads(tmp_path: Path, photo: np.ndarray) -> None:
@@ -102,9 +140,9 @@ def test_a_manifest_of_an_unknown_version_is_refused_and_its_captures_kept(
 ) -> None:
     capture(EvidenceSpool(tmp_path), photo, "ep1", 1, 1.0)
     manifest = tmp_path / "manifest.jsonl"
-    manifest.write_text(manifest.read_text().replace('"version": 1', '"version": 2'))
+    manifest.write_text(manifest.read_text().replace('"version": 2', '"version": 3'))
     with pytest.raises(
-        EvidenceError, match=r"manifest.jsonl: line 1: evidence manifest version 2 is not one"
+        EvidenceError, match=r"manifest.jsonl: line 1: evidence manifest version 3 is not one"
     ):
         EvidenceSpool(tmp_path)
     assert (tmp_path / "ep1-f1").is_dir()  # a newer agent's capture is not swept away

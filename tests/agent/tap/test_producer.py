@@ -107,13 +107,15 @@ def test_flag_slot_latest_wins_and_is_taken_once(name):
             tap.flag(np.full((8, 8), 1, np.uint8), "low confidence", ts=1.0)
             tap.flag(np.full((8, 8), 2, np.uint8), "operator corrected false positive", ts=2.0)
             frame = reader.read(0.05)
-            assert frame.flag == "operator corrected false positive" and frame.stream_time == 2.0
+            assert frame.flag.reason == "operator corrected false positive" and frame.stream_time == 2.0
             assert (frame.image == 2).all() and reader.flags_overwritten == 1
             assert reader.read(0.02) is None  # taken once; no frame offered
         with TapReader(name) as restarted:
             assert restarted.read(0.02) is None  # a restarted reader does not take the same flag again
             tap.flag(np.full((8, 8), 3, np.uint8), "é" * 40)  # 80 bytes of UTF-8: cut at 64, whole characters
-            assert restarted.read(0.05).flag == "é" * 32
+            assert (
+                restarted.read(0.05).flag.reason == "é" * 40
+            )  # the note carries it whole (200 characters max)
     assert tap.flags == 3
 
 

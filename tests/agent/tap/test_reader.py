@@ -13,7 +13,7 @@ from camdrift.agent.frames import SourceError
 from camdrift.agent.runtime.sampler import CpuBudget, FrameSampler
 from camdrift.agent.sources.reopen import ReopeningSource
 from camdrift.agent.tap import FrameTap, TapReader, layout, segment_path
-from camdrift.agent.tap import reader as reader_module
+from camdrift.agent.tap import slot as slot_module
 from tests.agent.tap.helpers import pattern, read_frames
 
 
@@ -45,7 +45,7 @@ def test_torn_writes_never_surface(name, producers):
             seen += 1
             k = f.frame_index
             if f.flag is not None:
-                assert f.flag == f"k={k}"
+                assert f.flag.reason == f"k={k}"
             np.testing.assert_array_equal(f.image, pattern(k, (240, 320, 3)))
             assert f.stream_time == pytest.approx(k / 100)
         assert seen > 10 and reader.flags_read > 0
@@ -78,11 +78,11 @@ def test_write_during_copy_is_discarded_and_retried(name, monkeypatch):
                 tap.flag(np.full((8, 8), 2, np.uint8), "second", ts=2.0)
             return view
 
-        monkeypatch.setattr(reader_module.np, "frombuffer", frombuffer_racing_producer)
+        monkeypatch.setattr(slot_module.np, "frombuffer", frombuffer_racing_producer)
         frame = reader.read(0.05)
         monkeypatch.undo()
     assert reader.torn_reads == 1
-    assert frame.flag == "second" and frame.stream_time == 2.0 and (frame.image == 2).all()
+    assert frame.flag.reason == "second" and frame.stream_time == 2.0 and (frame.image == 2).all()
 
 
 def test_producer_killed_and_restarted_reader_recovers(name, producers):
@@ -156,7 +156,7 @@ def test_request_interval_spares_the_app_copies(name):
         assert reader.read(0.01) is None  # no second request within the interval...
         assert not tap.offer(np.zeros((4, 4), np.uint8))  # ...so the app copies nothing
         tap.flag(np.ones((4, 4), np.uint8), "low confidence")
-        assert reader.read(0.01).flag == "low confidence"  # flags are not held back
+        assert reader.read(0.01).flag.reason == "low confidence"  # flags are not held back
         reader.request_interval = 0.0
         assert reader.read(0.0) is None and tap.offer(np.zeros((4, 4), np.uint8))
 

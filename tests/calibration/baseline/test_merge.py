@@ -157,3 +157,16 @@ def test_merge_refuses_what_cannot_be_merged(line_dir: Path, tmp_path: Path) -> 
     proc = camdrift("baseline", "merge", "ref.npz", "--out", tmp_path / "m.npz", cwd=line_dir)
     assert_clean_failure(proc, "two or more")
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_a_merge_says_it_leaves_the_model_groups_out(conditions: Path) -> None:
+    from tests.agent.drift_fixtures import output_reference
+
+    day = load_baseline(conditions / "day.npz")
+    save_baseline(dataclasses.replace(day, outputs=output_reference()), conditions / "day_out.npz")
+    proc = camdrift("baseline", "merge", "day_out.npz", "day2.npz", "--out", "days_out.npz", cwd=conditions)
+    assert proc.returncode == 0, proc.stderr
+    assert "the model groups (activations, outputs) of day_out.npz are not merged" in proc.stderr
+    assert load_baseline(conditions / "days_out.npz").outputs is None
+    show = camdrift("baseline", "show", "day_out.npz", cwd=conditions)
+    assert "  output group: classification, 600 frames with outputs; classes ok " in show.stdout

@@ -109,3 +109,20 @@ def test_table_and_json_carry_every_row_and_the_rule():
 def test_capture_too_short_for_the_rule_is_refused(n: int):
     with pytest.raises(ValueError, match=f"{n} frames make .* verify needs at least {WINDOW + 2} frames"):
         _verify(Drift(defocus_sigma=2.0), n=n)
+
+
+def test_readiness_asks_the_class_mix_question_when_the_model_outputs_come_along():
+    import dataclasses
+
+    from tests.agent.drift_fixtures import classifier_outputs, output_reference
+
+    baseline = dataclasses.replace(small_baseline(), outputs=output_reference(window=WINDOW))
+    stats, times = stats_of(3, 80, start=1000), [i / FPS for i in range(80)]
+    healthy = verify_stats(baseline, stats, times, classifier_outputs(80, 31))
+    out_rows = [r.name for r in healthy.rows if r.name.startswith("out.")]
+    assert healthy.verdict == "pass" and out_rows == ["out.class_mix", "out.confidence", "out.uncertain"]
+    unsure = verify_stats(baseline, stats, times, classifier_outputs(80, 32, confidence_drop=3.0))
+    assert unsure.verdict == "fail" and unsure.causes[0].code == "model_outputs"
+    assert unsure.event.group.startswith("out.") and "share of uncertain predictions" in unsure.causes[0].text
+    without = verify_stats(baseline, stats, times)  # no outputs handed over: the group is not asked
+    assert not [r for r in without.rows if r.name.startswith("out.")]

@@ -1,0 +1,193 @@
+"""Calibrate the model-outputs group from the reference's own outputs: the reference class counts, the
+per-frame means, the null sds of a window's means and the thresholds, added to a baseline.
+
+The recipe is the pixel groups' (:mod:`camdrift.calibration.calibrate.thresholds`), on the frames that carry
+outputs, in stream order: circular block bootstrap of ``window``-frame windows (frames are the unit: a window's
+value is a mean over its frames), each statistic's tail fitted by a scaled chi-square and read at a Bonferroni
+share of the group's own budget (one false alarm per ``budget_days``), every threshold widened by the 95 % upper
+bound of its null variance at the effective number of independent windows (a short reference gets wider
+thresholds). Floors keep a steady model from alarming on one odd frame: a window-mean sd is never below one
+frame's worth (1 / window for the uncertain share and the detections, 0.01 for the confidence), and the class-mix
+threshold never below the PSI of ``MIN_MOVED`` frames of a window turning into a class the reference never
+predicted, and never above the largest PSI a window of predicted classes can reach (:func:`_vertex_psi`): the
+product mix comes in runs, and a moment-fitted tail read at a 1e-7 level lands beyond every window of known
+classes, where it would miss a class the model never predicted before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from camdrift.agent.drift.outputs import output_sample, output_statistics
+from camdrift.agent.predictions.outputs import ModelOutputs
+from camdrift.agent.reference.output_baseline import (
+    CLASSIFICATION_STATISTICS,
+    DETECTION_STATISTICS,
+    OutputReference,
+)
+from camdrift.calibration.calibrate.minimum import autocorrelation, effective_windows, median_effective
+from camdrift.calibration.calibrate.null import bootstrap_windows
+from camdrift.calibration.calibrate.tails import fit_scaled_chi2, scaled_chi2_isf, variance_upper_factor
+from camdrift.calibration.calibrate.thresholds import Budget, block_length, per_test_level, run_length
+
+MIN_WINDOWS = 10  # reference frames with outputs, in windows: fewer cannot estimate a window's null
+MIN_MOVED = 3  # frames of a window that must change class before the class mix may alarm
+CONFIDENCE_SD_FLOOR = 0.01
+
+
+def _kind_and_classes(
+    outputs: Sequence[ModelOutputs], class_names: Sequence[str]
+) -> tuple[str, tuple[str, ...]]:
+    kinds = {o.kind for o in outputs}
+    if len(kinds) != 1:
+        raise ValueError(f"the reference outputs mix kinds ({', '.join(sorted(kinds))}): one model, one kind")
+    kind = kinds.pop()
+    seen = 0
+    for o in outputs:
+        top = o.probs.size if o.probs is not None else o.label + 1
+        seen = max(seen, top, int(o.classes.max()) + 1 if o.n_detections else 0)
+    if class_names:
+        if len(class_names) < seen:
+            raise ValueError(f"{len(class_names)} class names for outputs with {seen} classes")
+        return kind, tuple(class_names)
+    return kind, tuple(f"class_{i}" for i in range(max(seen, 1)))
+
+
+def _draft(kind: str, names: tuple[str, ...], window: int, uncertain_below: float) -> OutputReference:
+    stats = CLASSIFICATION_STATISTICS if kind == "classification" else DETECTION_STATISTICS
+    one = np.ones(len(stats))
+    return OutputReference(
+        kind, names, window, 0.5, 1, uncertain_below, np.zeros(len(names) + 1), np.zeros(3), np.ones(3),
+        2 * one, one, one, stats,
+    )  # fmt: skip
+
+
+def _samples(outputs: Sequence[ModelOutputs], draft: OutputReference) -> tuple[np.ndarray, np.ndarray]:
+    rows = [output_sample(o, draft) for o in outputs]
+    return np.stack([r.classes for r in rows]), np.stack([r.values for r in rows])
+
+
+def _floor_psi(ref: OutputReference) -> float:
+    """PSI of a window in which ``MIN_MOVED`` frames of the most common class turned into an unseen one."""
+    share = ref.class_share
+    moved = share * ref.window
+    top = int(np.argmax(share))
+    moved[top] -= MIN_MOVED
+    moved[-1] += MIN_MOVED
+    counts = np.maximum(moved, 0.0)
+    return output_statistics(counts, np.zeros(3), np.zeros(3), ref.window, ref).psi
+
+
+def _vertex_psi(ref: OutputReference) -> float:
+    """The largest class-mix PSI a window of classes the reference predicted can reach, a hair above: PSI is
+    convex in the window's shares, so its maximum over those windows is a window of one class. A fitted tail
+    beyond it would only ever be crossed by classes the reference never predicted, and should be by them."""
+    seen = np.flatnonzero(ref.class_counts > 0)
+    best = 0.0
+    for c in seen:
+        counts = np.zeros_like(ref.class_counts)
+        counts[c] = ref.window
+        best = max(best, output_statistics(counts, np.zeros(3), np.zeros(3), ref.window, ref).psi)
+    return best * 1.01  # the warn cap; the drift cap is 5 % above it
+
+
+def build_output_reference(
+    outputs: Sequence[ModelOutputs],
+    *,
+    budget: Budget,
+    class_names: Sequence[str] = (),
+    uncertain_below: float = 0.5,
+) -> OutputReference:
+    """The output group from the reference frames' outputs in stream order (``budget.window`` frames per
+    window, ``budget.fps`` analysed frames per second); ValueError naming why it cannot be built (too few
+    frames, mixed kinds, too few class names)."""
+    window = budget.window
+    if not 0.0 < uncertain_below <= 1.0:
+        raise ValueError(f"uncertain_below must be in (0, 1], got {uncertain_below}")
+    need = MIN_WINDOWS * window
+    if len(outputs) < need:
+        raise ValueError(
+            f"{len(outputs)} reference frames carry model outputs; the output group needs at least {need} "
+            f"({MIN_WINDOWS} windows of {window})"
+        )
+    kind, names = _kind_and_classes(outputs, class_names)
+    draft = _draft(kind, names, window, uncertain_below)
+    classes, values = _samples(outputs, draft)
+    n = len(values)
+    frame_mean = np.nan_to_num(np.nanmean(np.where(np.isfinite(values), values, np.nan), axis=0))
+    filled = np.where(np.isfinite(values), values, frame_mean)
+    acf = autocorrelation(filled, min(200, max(2, n // 4)))
+    block = min(block_length(acf), max(2, n // 4))
+    idx = bootstrap_windows(n, window, block, budget.n_replicates, np.random.default_rng(budget.seed))
+    sums = np.stack([np.nansum(values[r], axis=0) for r in idx])
+    valid = np.stack([np.isfinite(values[r]).sum(axis=0) for r in idx]).astype(np.float64)
+    means = np.where(valid > 0, sums / np.maximum(valid, 1), frame_mean)
+    floors = np.array([CONFIDENCE_SD_FLOOR, 1.0 / window, 1.0 / window])
+    n_eff = median_effective(effective_windows(filled, window), n, window)
+    widen = variance_upper_factor(max(n_eff - 1.0, 1.0))
+    null_sd = np.maximum(means.std(axis=0, ddof=1), floors) * math.sqrt(widen)
+    ref = dataclasses.replace(
+        draft,
+        class_counts=classes.sum(axis=0).astype(np.float64),
+        frame_mean=frame_mean,
+        null_sd=null_sd,
+        sample_count=n,
+    )
+    chi = np.stack(
+        [
+            output_statistics(classes[r].sum(axis=0), s, v, window, ref).chi
+            for r, s, v in zip(idx, sums, valid, strict=True)
+        ]
+    )
+    return _with_thresholds(ref, chi, budget, (block, n_eff, widen))
+
+
+def _with_thresholds(
+    ref: OutputReference, chi: np.ndarray, budget: Budget, fit: tuple[int, float, float]
+) -> OutputReference:
+    """``ref`` with drift / warn thresholds from the bootstrap ``chi`` (n_rep, n) and the provenance note."""
+    block, n_eff, widen = fit
+    m = len(ref.names)
+    level = per_test_level(run_length(budget.budget_days, budget.fps), ref.window)
+    level_warn = per_test_level(run_length(budget.warn_budget_days, budget.fps), ref.window)
+    drift, warn, words = np.empty(m), np.empty(m), []
+    for i in range(m):
+        side = 2.0 if ref.names[i] == "out.uncertain" else 1.0  # one-sided rise, fitted on z^2
+        try:
+            a, nu = fit_scaled_chi2(chi[:, i])
+            d = scaled_chi2_isf(a, nu, min(0.5, side * level / m))
+            w = scaled_chi2_isf(a, nu, min(0.5, side * level_warn / m))
+            words.append(f"{ref.names[i]} {a:.3g} * chi2({nu:.3g})")
+        except (
+            ValueError,
+            ArithmeticError,
+        ):  # never moved in the reference (or a degenerate fit): the floor holds
+            d = w = 0.0
+            words.append(f"{ref.names[i]} constant in the reference")
+        d, w = d * widen, w * widen
+        if i == 0:
+            cap, floor = _vertex_psi(ref), _floor_psi(ref)  # both caps above every window of known classes
+            drift[i], warn[i] = max(min(d, 1.05 * cap), floor), max(min(w, cap), 0.5 * floor)
+        else:  # z scores: the floor sd already bounds them; a z threshold below 3 is no test
+            drift[i], warn[i] = max(math.sqrt(d), 3.0), max(math.sqrt(w), 2.0)
+        warn[i] = min(warn[i], 0.95 * drift[i])
+    note = (
+        f"{ref.sample_count} frames with outputs, blocks of {block}, {n_eff:.0f} effective windows (thresholds "
+        f"x{widen:.2f} for their own uncertainty); tails: {', '.join(words)}; level {level:.3g} shared by {m}"
+    )
+    return dataclasses.replace(
+        ref,
+        drift=drift,
+        warn=warn,
+        null_scale=np.maximum(chi.mean(axis=0), 1e-12),
+        budget=f"one per {budget.budget_days:g} days at {budget.fps:g} fps (own budget)",
+        level=level,
+        notes=(note,),
+    )
+
+
+__all__ = ["MIN_WINDOWS", "build_output_reference"]
