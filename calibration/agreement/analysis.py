@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from camdrift.calibration.agreement.boundary import boundary_agreement
 from camdrift.calibration.agreement.boxes import PairTally, empty_tally, tally_item
 from camdrift.calibration.agreement.kappa import (
     Agreement,
@@ -31,6 +32,7 @@ from camdrift.calibration.agreement.report import (
     DetectionPair,
     PairAgreement,
 )
+from camdrift.calibration.agreement.rules import BoundaryRules
 from camdrift.calibration.agreement.timeline import agreement_windows
 
 
@@ -178,12 +180,14 @@ def analyse(
     z_threshold: float = 3.0,
     min_drop: float = 0.15,
     min_items: int = 10,
+    rules: BoundaryRules | None = None,
 ) -> AgreementReport:
     """Every agreement statistic for ``labels``.
 
     iou_threshold: detection boxes match at IoU >= this (0, 1]. top: boundary cases kept.
     by_time: also compute windows of ``window`` items with drift flags (classification labels only; see
-    timeline.py for z_threshold, min_drop, min_items). Raises ValueError for settings out of range or
+    timeline.py for z_threshold, min_drop, min_items). rules: the team's boundary rules, evaluated into
+    ``report.boundary`` (see boundary.py). Raises ValueError for settings out of range or
     ``by_time`` on data that cannot be ordered.
     """
     if top < 0:
@@ -241,4 +245,5 @@ def analyse(
         flags=tuple(flags),
         iou_threshold=iou_threshold,
         window=window,
+        boundary=None if rules is None else boundary_agreement(labels, rules, iou_threshold, top),
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from camdrift.calibration.agreement.analysis import analyse
 from camdrift.calibration.agreement.labels import FORMATS, LabelError, load_labels
 from camdrift.calibration.agreement.report import to_json
+from camdrift.calibration.agreement.rules import load_rules
 from camdrift.calibration.agreement.summary import summary_text
 from camdrift.calibration.options import bounded_float, bounded_int
 
@@ -43,15 +44,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "labels",
         nargs="+",
         metavar="LABELS",
-        help="label files or directories: CSV/JSON lines of item,annotator,label[,time], or one COCO file "
-        "per annotator",
+        help="label files or directories: CSV/JSON lines of item,annotator,label[,time], one COCO file "
+        "per annotator, or Label Studio JSON exports (every annotator in one file)",
     )
     p.add_argument("--format", choices=FORMATS, help="input format (default: from the file extension)")
     p.add_argument(
         "--annotator-names",
         type=_names,
         metavar="A,B,...",
-        help="COCO: annotator names, one per file in order (default: file names without extension)",
+        help="COCO: annotator names, one per file in order (default: file names without extension); "
+        "Label Studio: ID=NAME pairs renaming users by id or email (default user<id> or the email)",
+    )
+    p.add_argument(
+        "--include-predictions",
+        action="store_true",
+        help="Label Studio: compare the model's predictions too, as annotator 'model' (or 'model:VERSION')",
+    )
+    p.add_argument(
+        "--rules",
+        type=Path,
+        metavar="RULES.toml",
+        help="boundary rules the team declared ([defect] min_size_px, margin, classes; [classification] "
+        "boundary_pairs): agreement on those cases vs the rest, and rule violations per annotator",
     )
     p.add_argument(
         "--annotators",
@@ -91,7 +105,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load, analyse, print the summary, write the JSON report."""
     try:
-        labels = load_labels(args.labels, args.format, args.annotator_names, args.annotators)
+        rules = None if args.rules is None else load_rules(args.rules)
+        labels = load_labels(
+            args.labels, args.format, args.annotator_names, args.annotators, args.include_predictions
+        )
         report = analyse(
             labels,
             sources=[str(s) for s in args.labels],
@@ -101,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             window=args.window,
             z_threshold=args.z,
             min_drop=args.min_drop,
+            rules=rules,
         )
     except (LabelError, ValueError) as e:
         print(f"camdrift agreement: {e}", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Read label files of any supported format into one validated :class:`LabelSet`.
 
-Formats: CSV and JSON lines of ``item, annotator, label[, time]`` rows (see flat.py) and one COCO file per
-annotator (see coco.py). Checks across files live here: one format at a time, a known annotator, at most one
+Formats: CSV and JSON lines of ``item, annotator, label[, time]`` rows (see flat.py), one COCO file per
+annotator (see coco.py) and Label Studio JSON exports holding every annotator (see label_studio.py; a .json
+file is read as Label Studio when it holds a list, as COCO when it holds an object). Checks across files live here: one format at a time, a known annotator, at most one
 label per (item, annotator), two or more annotators.
 """
 
@@ -13,14 +14,21 @@ from typing import NamedTuple
 
 from camdrift.calibration.agreement.coco import read_coco
 from camdrift.calibration.agreement.flat import read_csv, read_jsonl
+from camdrift.calibration.agreement.label_studio import looks_like_label_studio, read_label_studio
 from camdrift.calibration.agreement.records import Annotation, Box, LabelError, LabelSet
 
 __all__ = ["FORMATS", "Annotation", "Box", "LabelError", "LabelSet", "load_labels"]
 
-FORMATS = ("csv", "jsonl", "coco")
+FORMATS = ("csv", "jsonl", "coco", "label-studio")
 MAX_CATEGORIES = 1000  # distinct labels: the confusion tables grow with the square (10,000 took 7.3 GB)
 MAX_ANNOTATORS = 100  # the pairwise statistics grow with the square
 _SUFFIX_FORMAT = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "coco"}
+
+
+def _format_of(path: Path) -> str | None:
+    """The format a file's extension (and, for .json, its first byte) says; None if unknown."""
+    fmt = _SUFFIX_FORMAT.get(path.suffix.lower())
+    return "label-studio" if fmt == "coco" and looks_like_label_studio(path) else fmt
 
 
 def _expand(paths: Sequence[str | Path], fmt: str | None) -> list[tuple[Path, str]]:
@@ -30,14 +38,17 @@ def _expand(paths: Sequence[str | Path], fmt: str | None) -> list[tuple[Path, st
         if p.is_dir():
             members = sorted(m for m in p.iterdir() if m.is_file() and m.suffix.lower() in _SUFFIX_FORMAT)
             if fmt is not None:
-                members = [m for m in members if _SUFFIX_FORMAT[m.suffix.lower()] == fmt]
+                wanted = "coco" if fmt == "label-studio" else fmt  # both are .json
+                members = [m for m in members if _SUFFIX_FORMAT[m.suffix.lower()] == wanted]
             if not members:
                 raise LabelError("directory holds no .csv, .jsonl or .json label files", p)
-            out.extend((m, fmt or _SUFFIX_FORMAT[m.suffix.lower()]) for m in members)
+            out.extend((m, fmt or _format_of(m) or "") for m in members)
         elif p.is_file():
-            f = fmt or _SUFFIX_FORMAT.get(p.suffix.lower())
+            f = fmt or _format_of(p)
             if f is None:
-                raise LabelError("cannot tell the format from the extension; pass --format csv|jsonl|coco", p)
+                raise LabelError(
+                    f"cannot tell the format from the extension; pass --format {'|'.join(FORMATS)}", p
+                )
             out.append((p, f))
         elif p.exists():
             raise LabelError("not a regular file or a directory (a FIFO or a device?)", p)
@@ -45,7 +56,12 @@ def _expand(paths: Sequence[str | Path], fmt: str | None) -> list[tuple[Path, st
             raise LabelError("no such file or directory", p)
     kinds = {f for _, f in out}
     if len(kinds) > 1:
-        raise LabelError(f"inputs mix formats ({', '.join(sorted(kinds))}); give one format at a time")
+        hint = (
+            ": a .json holding a list is read as Label Studio, an object as COCO"
+            if "label-studio" in kinds
+            else ""
+        )
+        raise LabelError(f"inputs mix formats ({', '.join(sorted(kinds))}){hint}; give one format at a time")
     return out
 
 
@@ -95,6 +111,51 @@ def _read_flat_files(files: list[tuple[Path, str]], fmt: str) -> _Read:
     return _Read(rows, [], [], [], "classification")
 
 
+def _name_map(pairs: Sequence[str] | None) -> dict[str, str]:
+    """Label Studio ``--annotator-names``: ``ID=NAME`` pairs (user id or email) -> {id: name}."""
+    out: dict[str, str] = {}
+    for pair in pairs or ():
+        key, eq, name = pair.partition("=")
+        if not eq or not key.strip() or not name.strip():
+            raise LabelError(
+                f"Label Studio annotator names are ID=NAME pairs (user id or email), got {pair!r}"
+            )
+        out[key.strip()] = name.strip()
+    if len(set(out.values())) != len(out):
+        raise LabelError(f"annotator names repeat: {sorted(out.values())}")
+    return out
+
+
+def _read_studio_files(
+    files: list[tuple[Path, str]], annotator_names: Sequence[str] | None, include_predictions: bool
+) -> _Read:
+    """Label Studio exports, each holding every annotator; several files are concatenated."""
+    names = _name_map(annotator_names)
+    rows: list[Annotation] = []
+    boxes: list[Box] = []
+    seen: dict[tuple[str, str], str] = {}
+    kind_source: dict[str, Path] = {}
+    for p, _ in files:
+        read = read_label_studio(p, names, include_predictions)
+        if read.kind:
+            kind_source.setdefault(read.kind, p)
+        for item, who, where in read.labelled:
+            if (item, who) in seen:
+                raise LabelError(
+                    f"annotator {who!r} labelled item {item!r} twice (first at {seen[item, who]})", where
+                )
+            seen[item, who] = where
+        rows += read.labels
+        boxes += read.boxes
+    if len(kind_source) > 1:
+        raise LabelError(
+            f"{kind_source['classification']} holds classification labels "
+            f"but {kind_source['detection']} holds detections"
+        )
+    kind = "detection" if "detection" in kind_source else "classification"
+    return _Read(rows, boxes, list(seen), [], kind)
+
+
 def _check_annotators(read: _Read, files: list[tuple[Path, str]], annotators: Iterable[str]) -> None:
     """Every COCO file's annotator and every label's annotator is one of ``annotators``."""
     allowed = set(annotators)
@@ -126,12 +187,17 @@ def load_labels(
     fmt: str | None = None,
     annotator_names: Sequence[str] | None = None,
     annotators: Iterable[str] | None = None,
+    include_predictions: bool = False,
 ) -> LabelSet:
     """Read and validate label files into one :class:`LabelSet`.
 
-    paths: files or directories; several flat files are concatenated, COCO files are one per annotator.
-    fmt: "csv", "jsonl" or "coco"; None infers it from the extensions (.csv, .jsonl/.ndjson, .json).
-    annotator_names: COCO only, one name per file in order (default: each file's stem).
+    paths: files or directories; several flat or Label Studio files are concatenated, COCO files are one per
+    annotator.
+    fmt: one of :data:`FORMATS`; None infers it from the extensions (.csv, .jsonl/.ndjson, .json: Label Studio
+    when the file holds a list, COCO when it holds an object).
+    annotator_names: COCO: one name per file in order (default: each file's stem); Label Studio: ``ID=NAME``
+    pairs renaming users (by id or email; default ``user<id>`` or the email).
+    include_predictions: Label Studio only: the model's predictions as annotator ``model[:<version>]``.
     annotators: the expected annotators; a label by anyone else is an error (catches typos in names).
     Raises :class:`LabelError` for unreadable or malformed input, a duplicate label, an unknown annotator,
     no labels at all, fewer than two annotators, more than :data:`MAX_ANNOTATORS` annotators or more than
@@ -141,9 +207,21 @@ def load_labels(
         raise LabelError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     files = _expand(paths, fmt)
     fmt = files[0][1]
-    if annotator_names is not None and fmt != "coco":
-        raise LabelError("annotator names are only for COCO input (flat files carry an annotator column)")
-    read = _read_coco_files(files, annotator_names) if fmt == "coco" else _read_flat_files(files, fmt)
+    if annotator_names is not None and fmt not in ("coco", "label-studio"):
+        raise LabelError(
+            "annotator names are only for COCO or Label Studio input (flat files carry an annotator)"
+        )
+    if include_predictions and fmt != "label-studio":
+        raise LabelError(
+            f"--include-predictions is only for Label Studio exports, and this is {fmt} input",
+            ", ".join(str(p) for p, _ in files)[:200],
+        )
+    if fmt == "coco":
+        read = _read_coco_files(files, annotator_names)
+    elif fmt == "label-studio":
+        read = _read_studio_files(files, annotator_names, include_predictions)
+    else:
+        read = _read_flat_files(files, fmt)
     rows, boxes, kind = read.rows, read.boxes, read.kind
     if not rows and not boxes:
         raise LabelError("no labels found", ", ".join(str(p) for p, _ in files))

@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from camdrift.calibration.agreement.boundary import BoundaryReport, boundary_json
 from camdrift.calibration.agreement.boxes import PairTally
 from camdrift.calibration.agreement.kappa import Agreement, Fleiss
 from camdrift.calibration.agreement.timeline import Window
@@ -96,7 +97,7 @@ class AgreementReport:
     n_items: items labelled by anyone; n_single: items labelled by one annotator only (excluded from every
     statistic); percent: mean per-item pairwise agreement over the n_pairable items with >= 2 labels.
     fleiss is None with fewer than three annotators; krippendorff is None for detection labels.
-    windows / flags are empty unless run with ``by_time``.
+    windows / flags are empty unless run with ``by_time``; boundary is None unless run with rules.
     """
 
     kind: Literal["classification", "detection"]
@@ -119,6 +120,7 @@ class AgreementReport:
     flags: tuple[AnnotatorFlag, ...]
     iou_threshold: float
     window: int
+    boundary: BoundaryReport | None = None
 
 
 def _num(x: float | int | np.number) -> float | int | None:
@@ -277,6 +279,8 @@ def to_json(report: AgreementReport) -> dict:
         {"item": b.item, "disagreement": _num(b.disagreement), "labels": dict(b.labels)}
         for b in report.boundary_cases
     ]
+    if report.boundary is not None:
+        out["boundary"] = boundary_json(report.boundary)
     if report.windows:
         out["by_time"] = {
             "windows": [_window(w, report.annotators) for w in report.windows],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from camdrift.calibration.agreement.boundary import BoundaryReport, ClassBoundary, DefectBoundary
 from camdrift.calibration.agreement.report import AgreementReport, iso_time
 
 
@@ -92,6 +93,67 @@ def _boundary_cases(r: AgreementReport, max_cases: int) -> list[str]:
     return lines
 
 
+def _defect_lines(d: DefectBoundary) -> list[str]:
+    rule = d.rule
+    which = ", ".join(rule.classes) if rule.classes else "every class"
+    lines = [
+        f"  defect size: at least {rule.min_size_px:g} px (longest side; boundary {rule.low_px:g}-"
+        f"{rule.high_px:g} px) for {which}: {d.n_boundary_boxes} of {d.n_boxes} boxes near the minimum, "
+        f"on {d.n_boundary_items} items"
+    ]
+    lines += _table(
+        ["boxes", "compared", "presence", "class"],
+        [
+            [name, str(g.n_boxes), _fmt(g.presence), _fmt(g.class_agreement)]
+            for name, g in (("boundary", d.boundary), ("rest", d.rest))
+        ],
+    )
+    lines += _table(
+        ["annotator", "boxes", "near min", "below min"],
+        [[a.annotator, str(a.n_boxes), str(a.n_boundary), str(a.n_below_min)] for a in d.annotators],
+    )
+    for v in d.violations[:5]:
+        lines.append(f"  below minimum: {v.item} {v.annotator} {v.label} {v.size_px:.1f} px")
+    if d.n_violations > 5:
+        lines.append(f"  ... {d.n_violations - 5} more below the minimum in the JSON report (--out)")
+    return lines
+
+
+def _class_lines(c: ClassBoundary) -> list[str]:
+    rows = [
+        [
+            f"{p.a} / {p.b}",
+            str(p.agreement.n_items),
+            str(p.n_split),
+            _fmt(p.agreement.percent),
+            _fmt(p.agreement.alpha.value),
+        ]
+        for p in c.pairs
+    ]
+    rows += [
+        [name, str(s.n_items), "", _fmt(s.percent), _fmt(s.alpha.value)]
+        for name, s in (("all boundary items", c.boundary), ("the rest", c.rest))
+    ]
+    lines = _table(["pair", "items", "split", "agree", "alpha"], rows)
+    lines.append(f"  {c.n_disagreements} items with disagreement, {c.n_on_pairs} of them on a declared pair")
+    return lines
+
+
+def _boundary(b: BoundaryReport) -> list[str]:
+    lines = ["", f"Boundary rules ({b.source}):"]
+    if b.defect is not None:
+        lines += _defect_lines(b.defect)
+    if b.classification is not None:
+        lines += _class_lines(b.classification)
+    unknown = (b.defect.unknown_classes if b.defect else ()) + (
+        b.classification.unknown_classes if b.classification else ()
+    )
+    if unknown:
+        lines.append(f"  classes in the rules but not in the labels: {', '.join(unknown)}")
+    lines += [f"  skipped {s}" for s in b.skipped]
+    return lines
+
+
 def _over_time(r: AgreementReport) -> list[str]:
     lines = ["", f"Agreement over time ({len(r.windows)} windows of {r.window} items):"]
     if not r.flags:
@@ -118,6 +180,8 @@ def summary_text(report: AgreementReport, max_cases: int = 10) -> str:
     lines.append(f"  percent agreement   {_fmt(r.percent)}  ({r.n_pairable} items with two or more labels)")
     lines += _classification(r) if r.kind == "classification" else _detection(r)
     lines += _boundary_cases(r, max_cases)
+    if r.boundary is not None:
+        lines += _boundary(r.boundary)
     if r.windows:
         lines += _over_time(r)
     return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""Fuzzing the label readers of ``camdrift agreement``: CSV, JSON lines and COCO files with hostile values (times
+"""Fuzzing the label readers of ``camdrift agreement``: CSV, JSON lines, COCO and Label Studio files with hostile values (times
 of 400 digits, ids given as lists, boxes of 1e308 px, odd encodings, deep JSON). Every outcome is a LabelSet whose
 times and boxes are finite, or one LabelError line naming the file: no other exception, no hang."""
 
@@ -92,10 +92,82 @@ def coco_file(draw: st.DrawFn) -> bytes:
     return json.dumps(doc).encode()
 
 
-def _check(paths: list[str]) -> None:
+def mostly(sane: st.SearchStrategy, hostile: st.SearchStrategy, one_in: int = 25) -> st.SearchStrategy:
+    """``sane`` values with a hostile one about once in ``one_in`` draws (so that whole files get through)."""
+    return st.integers(0, one_in - 1).flatmap(lambda n: hostile if n == one_in // 2 else sane)
+
+
+def rarely(draw: st.DrawFn, one_in: int) -> bool:
+    return draw(st.integers(0, one_in - 1)) == one_in // 2
+
+
+@st.composite
+def studio_result(draw: st.DrawFn) -> dict:
+    """A ``choices`` or ``rectanglelabels`` result (percent of a sometimes hostile original size)."""
+    number = mostly(
+        st.floats(0, 100) | st.integers(0, 100), st.sampled_from([-1, 1e308, -1e308, 1e4]) | json_scalar
+    )
+    if draw(st.booleans()):
+        choices = mostly(st.lists(st.sampled_from(["ok", "ng"]), min_size=1, max_size=1), json_value)
+        return {"type": "choices", "value": {"choices": draw(choices)}}
+    value = {k: draw(number) for k in ("x", "y", "width", "height") if not rarely(draw, 20)}
+    labels = mostly(st.lists(st.sampled_from(["scratch", "dent"]), min_size=1, max_size=1), json_value)
+    value["rectanglelabels"] = draw(labels)
+    if rarely(draw, 4):
+        value["rotation"] = draw(number)
+    kind = mostly(st.just("rectanglelabels"), st.sampled_from(["polygonlabels", "textarea"]) | json_scalar)
+    r = {"type": draw(kind), "value": value}
+    for k in ("original_width", "original_height"):
+        if not rarely(draw, 20):
+            r[k] = draw(
+                mostly(st.sampled_from([640, 1280, 2448]), st.sampled_from([0, -5, 1e7 + 1]) | number)
+            )
+    return r
+
+
+@st.composite
+def label_studio_file(draw: st.DrawFn) -> bytes:
+    """A Label Studio JSON export: tasks with annotations by users (ids or user objects), cancelled flags,
+    choices or rectanglelabels results, predictions; now and then a hostile value anywhere."""
+    user = st.integers(0, 3) | st.fixed_dictionaries(
+        {"id": st.integers(0, 3), "email": st.sampled_from(["a@x", ""])}
+    )
+    image = mostly(
+        st.sampled_from(["/data/upload/1/a.jpg", "/data/local-files/?d=x/b.jpg"]),
+        st.sampled_from(["", "/", "?d="]) | json_value,
+    )
+    stamp = mostly(st.sampled_from(["2024-05-01T10:00:00Z", None]), st.just("2024-13-01") | json_scalar)
+    tasks = []
+    for _ in range(draw(st.integers(1, 4))):
+        data = {"image": draw(image)}
+        if draw(st.booleans()):
+            data["item"] = draw(mostly(st.sampled_from(["a.jpg", "b.jpg"]), json_value))
+        anns = [
+            {
+                "id": k,
+                "completed_by": draw(
+                    mostly(st.just(k) | st.just({"id": k, "email": f"u{k}@x"}), user | json_value)
+                ),
+                "was_cancelled": rarely(draw, 4),
+                "created_at": draw(stamp),
+                "result": draw(st.lists(studio_result(), min_size=1, max_size=2)),
+            }
+            for k in range(draw(st.integers(1, 3)))
+        ]
+        task: dict = {"id": draw(mostly(st.integers(0, 9), json_value)), "data": data, "annotations": anns}
+        if draw(st.booleans()):
+            task["predictions"] = [{"model_version": draw(json_scalar), "result": [draw(studio_result())]}]
+        tasks.append(draw(json_value) if rarely(draw, 20) else task)
+    doc: object = draw(json_value) if rarely(draw, 20) else tasks
+    if rarely(draw, 50):
+        return b"[" * 100_000 + b"]" * 100_000
+    return json.dumps(doc).encode()
+
+
+def _check(paths: list[str], include_predictions: bool = False) -> None:
     try:
         with no_hang():
-            labels = load_labels(paths)
+            labels = load_labels(paths, include_predictions=include_predictions)
     except LabelError as exc:
         assert_one_line(str(exc), *paths, "annotator", "labels found", "format")
         return
@@ -122,3 +194,9 @@ def test_jsonl_labels(a: bytes) -> None:
 @given(coco_file(), coco_file())
 def test_coco_labels(a: bytes, b: bytes) -> None:
     _check([str(scratch("alice.json", a)), str(scratch("bruno.json", b))])
+
+
+@fuzz_settings(CASES // 3 + 1)
+@given(label_studio_file(), st.booleans())
+def test_label_studio_labels(a: bytes, predictions: bool) -> None:
+    _check([str(scratch("project.json", a))], include_predictions=predictions)

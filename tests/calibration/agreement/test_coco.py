@@ -55,7 +55,7 @@ IMG = [{"id": 1, "file_name": "x.png"}]
     ("doc", "expect"),
     [
         ("{not json", r"a\.json: bad JSON"),
-        ("[]", "expected a COCO object"),
+        ("[]", r"mix formats \(coco, label-studio\): a \.json holding a list is read as Label Studio"),
         (json.dumps({"annotations": []}), "field 'images': expected a list"),
         (coco(IMG, [{"image_id": 5, "category_id": 1}]), "image_id 5 is not in 'images'"),
         (coco(IMG, [{"image_id": 1}]), "no 'category_id'"),
@@ -79,6 +79,14 @@ def test_coco_errors_name_the_file_and_field(tmp_path, doc, expect):
     b = write(tmp_path / "b.json", coco(IMG, [{"image_id": 1, "category_id": 1}]))
     with pytest.raises(LabelError, match=expect):
         load_labels([a, b])
+
+
+def test_a_list_read_as_coco_is_refused(tmp_path):
+    # Without --format a .json list is a Label Studio export (test_label_studio.py); as COCO it is malformed.
+    a = write(tmp_path / "a.json", "[]")
+    b = write(tmp_path / "b.json", coco(IMG, [{"image_id": 1, "category_id": 1}]))
+    with pytest.raises(LabelError, match=r"a\.json: expected a COCO object"):
+        load_labels([a, b], "coco")
 
 
 def test_image_without_file_name_is_its_id_and_category_without_name_its_id(tmp_path):
