@@ -202,10 +202,10 @@ class OutputMonitor:
 
     def cause(self, episode_began: Sequence[str] = ()) -> Cause:
         """The model's own change as a cause ("model outputs changed"), strength as :meth:`strength`;
-        ``episode_began``: the input statistics whose drift opened the episode the model's change joins."""
+        ``episode_began``: the input statistics in the episode the model's change joins (the first named)."""
         text = f"model outputs changed: {self.change()}"
         if episode_began:
-            text += f" (in the episode that began with {', '.join(statistic_words(g) for g in episode_began[:2])})"
+            text += f" (in the episode that began with {statistic_words(episode_began[0])})"
         return Cause("model_outputs", text, self.strength())
 
     def numbers(self) -> tuple[tuple[str, float], ...]:

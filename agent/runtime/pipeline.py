@@ -49,6 +49,17 @@ _SEVERITY = {
 _EVENT_KIND = {"warning": "drift.warning"}
 
 
+def _summary(d: Decision, causes: tuple[Cause, ...]) -> str:
+    """The plain-word cause of a decision; for the model's outputs, what the model did first, then what the
+    images show when they show something above its threshold (a reason, not a rival cause)."""
+    if not causes:
+        return f"{d.group} {d.score:.3g} > {d.threshold:.3g}"
+    if causes[0].code == "model_outputs":
+        seen = [c for c in causes[1:] if c.score >= 1.0]
+        return causes[0].text + (f"; in the images: {likely_cause(tuple(seen))}" if seen else "")
+    return likely_cause(causes)
+
+
 @dataclass
 class PipelineCounters:
     """Frames analysed, and frames rejected by reason (wrong size or format for the baseline)."""
@@ -208,7 +219,7 @@ class Pipeline:
             summary = f"recovered: every statistic back below its exit threshold (last: {d.group})"
         else:
             causes = tuple(c._replace(score=float(c.score)) for c in d.causes)
-            summary = likely_cause(causes) if causes else f"{d.group} {d.score:.3g} > {d.threshold:.3g}"
+            summary = _summary(d, causes)
         if d.forecast:
             summary = f"{summary}; {d.forecast}"
         model = self.engine.outputs

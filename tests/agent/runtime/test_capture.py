@@ -43,7 +43,8 @@ def test_an_input_episode_carries_the_model_change_and_its_capture_the_outputs(t
     assert "; model over the same frames: share of uncertain predictions" in first.summary
     assert "out.confidence" in first.numbers and "out.confidence_ref" in first.numbers
     joined = [e for e in sink.of(Event) if e.group.startswith("out.") and e.kind == "drift.updated"]
-    assert joined and "(in the episode that began with brightness" in joined[0].summary  # the lamp first
+    assert joined and "(in the episode that began with brightness)" in joined[0].summary  # the lamp first
+    assert "; in the images: mean luma -20%" in joined[0].summary and "not separated" not in joined[0].summary
     spool_dir = tmp_path / "spool"
     doc = json.loads((spool_dir / first.evidence_id / "decision.json").read_text())
     assert len(doc["outputs"]) == 3 and all(o["kind"] == "classification" for o in doc["outputs"])
