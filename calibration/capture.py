@@ -216,7 +216,9 @@ def capture(
     Raises :class:`CaptureError` naming the source when it cannot be opened, fails, stalls for ``stall_timeout``
     s, or when the first frame does not fit the kernel parameters (e.g. an ROI outside the frame) or
     ``check(pixel_format, (w, h))`` (raising ValueError naming the mismatch, e.g. ``Baseline.check_frames``).
-    ``on_frame(frame)`` sees every captured frame, in order (e.g. to run a vision model on it).
+    ``on_frame(frame)`` sees every captured frame, in order (e.g. to run a vision model on it). Frames the app
+    flagged (``FrameTap.flag``) are skipped and counted as ``flagged``: a known failure is not reference, and
+    the tap hands it over out of the stream's order.
     """
     if (frames is None) == (duration is None):
         raise ValueError("give exactly one of frames and duration")
@@ -225,7 +227,7 @@ def capture(
         source.open()
     except (SourceError, OSError, ValueError) as exc:
         raise CaptureError(f"cannot open source {name}: {exc}") from None
-    sampler = FrameSampler(max_fps)
+    sampler = FrameSampler(max_fps).follow(source.set_request_interval)  # the tap copies only frames taken
     taken = _Taken(kernel, name, check)
     ended = False
     waited = 0.0
@@ -242,6 +244,9 @@ def capture(
                     raise CaptureError(f"source {name}: no frame for {stall_timeout:g} s")
                 continue
             waited = 0.0
+            if frame.flag is not None:  # the app's known failure: evidence for the agent, never reference
+                taken.skipped["flagged"] += 1
+                continue
             taken.offered(frame)
             if not sampler.offer(frame.stream_time) or not taken.add(frame):
                 continue

@@ -21,7 +21,7 @@ _HISTOGRAM_WORDS = {"luma": "brightness histogram"}
 _OTHER_WORDS = {
     "grid.sharpness": "local sharpness (a part of the image)",
     "displacement": "image position",
-    "out.class_mix": "predicted-class mix (is production like training?)",
+    "out.class_mix": "predicted-class mix",
     "out.confidence": "model confidence",
     "out.uncertain": "share of uncertain predictions",
     "out.detections": "detections per frame",

@@ -83,8 +83,9 @@ def manifest_line(record: EvidenceRecord) -> str:
     return json.dumps({"version": EVIDENCE_VERSION, **asdict(record)}) + "\n"
 
 
-def read_manifest(path: Path) -> list[EvidenceRecord]:
-    """The records of a manifest file, in order; a torn line (a crash mid-write) is skipped.
+def read_manifest(path: Path, unreadable: list[int] | None = None) -> list[EvidenceRecord]:
+    """The records of a manifest file, in order; a line that does not read (damaged: the manifest is written
+    whole and atomically, so not a crash) is skipped and its number appended to ``unreadable``.
 
     Raises :class:`EvidenceError` for a line of another version: a newer agent wrote it, and skipping it would
     let the crash sweep delete the capture it names."""
@@ -93,8 +94,10 @@ def read_manifest(path: Path) -> list[EvidenceRecord]:
         try:
             doc = json.loads(line)
         except json.JSONDecodeError:
-            continue
+            doc = None
         if not isinstance(doc, dict):
+            if unreadable is not None and line.strip():
+                unreadable.append(number)
             continue
         version = doc.pop("version", 1)  # lines from before versions: version 1
         if version not in READS_VERSIONS:
@@ -106,7 +109,8 @@ def read_manifest(path: Path) -> list[EvidenceRecord]:
             doc["files"] = tuple(doc["files"])
             out.append(EvidenceRecord(**doc))
         except (TypeError, KeyError):
-            continue
+            if unreadable is not None:
+                unreadable.append(number)
     return out
 
 
@@ -158,9 +162,13 @@ class EvidenceSpool:
     def _sweep(self) -> None:
         """Removes what a crash left behind: half-written captures and folders the manifest does not list
         (killed between the rename and the manifest line), so the size cap counts everything on disk."""
-        listed = {r.evidence_id for r in self.records()}
+        path, damaged = self.root / MANIFEST, []
+        listed = {r.evidence_id for r in read_manifest(path, damaged)} if path.exists() else set()
+        if damaged:  # a folder may be a capture whose line is the damaged one: keep it, say so
+            log.warning("%s: lines %s do not read; captures they may name are kept", path, damaged[:5])
         for entry in self.root.iterdir():
-            if entry.is_dir() and (entry.name.startswith(".capture-") or entry.name not in listed):
+            unlisted = entry.name not in listed and not damaged
+            if entry.is_dir() and (entry.name.startswith(".capture-") or unlisted):
                 shutil.rmtree(entry, ignore_errors=True)
 
     def records(self) -> list[EvidenceRecord]:

@@ -57,7 +57,10 @@ def classification(
     """A classifier's outputs: ``probs`` (K,) probabilities (they must sum to 1 within 1 %), or ``label`` and
     ``confidence`` alone. ValueError names the field that is wrong."""
     if probs is not None:
-        p = np.asarray(probs, dtype=np.float64).reshape(-1)
+        p = _numbers(probs, "outputs.probs")
+        if p.ndim > 1 and int(np.prod(p.shape[:-1])) != 1:
+            raise ValueError(f"outputs.probs must be one frame's (K,) probabilities, got shape {p.shape}")
+        p = p.reshape(-1)
         if not 2 <= p.size <= MAX_CLASSES:
             raise ValueError(f"outputs.probs must hold 2..{MAX_CLASSES} class probabilities, got {p.size}")
         if not np.all(np.isfinite(p)) or p.min() < 0 or abs(p.sum() - 1.0) > 0.01:
@@ -70,7 +73,7 @@ def classification(
         raise ValueError("outputs of a classifier need probs, or label and confidence")
     if isinstance(label, bool) or not isinstance(label, int | np.integer) or not 0 <= label < MAX_CLASSES:
         raise ValueError(f"outputs.label must be a class index in 0..{MAX_CLASSES - 1}, got {label!r}")
-    c = float(confidence)
+    c = float(_numbers(confidence, "outputs.confidence").reshape(-1)[0]) if np.size(confidence) == 1 else -1.0
     if not 0.0 <= c <= 1.0:
         raise ValueError(f"outputs.confidence must be in [0, 1], got {confidence!r}")
     return ModelOutputs("classification", int(label), c, None, *_empty())
@@ -78,9 +81,12 @@ def classification(
 
 def detection(boxes: np.ndarray, classes: np.ndarray, scores: np.ndarray) -> ModelOutputs:
     """A detector's outputs: ``boxes`` (N, 4) x, y, w, h pixels, ``classes`` (N,) indices, ``scores`` (N,)."""
-    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4) if np.size(boxes) else np.zeros((0, 4))
-    c = np.asarray(classes, dtype=np.float64).reshape(-1)
-    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    b = _numbers(boxes, "outputs.boxes")
+    if b.size and (b.ndim != 2 or b.shape[1] != 4):
+        raise ValueError(f"outputs.boxes must be (N, 4) x, y, w, h in pixels, got shape {b.shape}")
+    b = b.reshape(-1, 4)
+    c = _numbers(classes, "outputs.classes").reshape(-1)
+    s = _numbers(scores, "outputs.scores").reshape(-1)
     n = b.shape[0]
     if n > MAX_DETECTIONS:
         raise ValueError(f"outputs.boxes: at most {MAX_DETECTIONS} detections per frame, got {n}")
@@ -97,6 +103,20 @@ def detection(boxes: np.ndarray, classes: np.ndarray, scores: np.ndarray) -> Mod
     return ModelOutputs(
         "detection", -1, math.nan, None, b.astype(np.float32), c.astype(np.int64), s.astype(np.float32)
     )
+
+
+def _numbers(value: object, name: str) -> np.ndarray:
+    """``value`` as a float64 array; ValueError naming ``name`` for anything that is not numbers, or more than
+    16 * :data:`MAX_DETECTIONS` of them."""
+    if isinstance(value, str | bytes) or (isinstance(value, np.ndarray) and value.dtype.kind not in "biuf"):
+        raise ValueError(f"{name} must be numbers, got {type(value).__name__}")
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be numbers (a list or an array), got {str(value)[:40]!r}") from None
+    if a.size > 16 * max(MAX_DETECTIONS, MAX_CLASSES):  # far beyond any frame: refused before the copy
+        raise ValueError(f"{name}: {a.size} values is more than any frame's outputs")
+    return a
 
 
 def _empty() -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -80,6 +80,20 @@ def _loaded(baseline: Baseline, path: object) -> str:
     )
 
 
+def keep_flag(parts: Assembly, frame: Frame, stream_time: float | None, wall: float) -> None:
+    """Keeps a flagged frame as evidence at ``stream_time`` (its place on the continuous stream clock, which a
+    flag does not move); without a spool it is dropped, logged once. Returns None: a flag is never a sample."""
+    p = parts.pipeline
+    if parts.evidence is None:
+        if not p.counters.flags_dropped:
+            log.warning("flagged frames are dropped: evidence is off (evidence.max_bytes = 0)")
+        p.counters.flags_dropped += 1
+        return None
+    placed = frame if stream_time is None else frame._replace(stream_time=stream_time)
+    keep_flagged(parts.evidence, p.camera_id, placed, p.capture_context(), created_at=wall)
+    return None
+
+
 class Daemon:
     """One camera's agent. ``load_config`` re-reads the configuration (called again on SIGHUP).
 
@@ -205,6 +219,9 @@ class Daemon:
     def step(self, timeout: float = 0.25) -> None:
         """One read from the source: analyse or drop the frame, then the periodic work."""
         frame = self.source.read(timeout)
+        if frame is not None and frame.flag is not None:
+            # evidence, never a sample: a flag may name an older frame, so it must not move the stream clock
+            frame = keep_flag(self.parts, frame, self.timeline.at(frame.stream_time), self._wall())
         if frame is not None:  # placed first: the source's events name it (a reopened clock moves the offset)
             frame = self.timeline.place(frame, self.pipeline.stream_time, 1.0 / self.config.analysis.max_fps)
         publish_source_events(self.parts.pipeline, self.source.drain_events(), self.timeline)
@@ -217,9 +234,6 @@ class Daemon:
     def _handle(self, frame: Frame) -> None:
         parts = self.parts
         p = parts.pipeline
-        if frame.flag is not None and parts.evidence is not None:
-            keep_flagged(parts.evidence, p.camera_id, frame, p.capture_context(), created_at=self._wall())
-            return  # a flagged frame is evidence, not a sample of the stream (without a spool: a sample)
         if not parts.sampler.offer(frame.stream_time):
             return
         try:

@@ -62,10 +62,11 @@ def _summary(d: Decision, causes: tuple[Cause, ...]) -> str:
 
 @dataclass
 class PipelineCounters:
-    """Frames analysed, and frames rejected by reason (wrong size or format for the baseline)."""
+    """Frames analysed, frames rejected by reason (wrong size or format for the baseline), flags dropped."""
 
     analysed: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
+    flags_dropped: int = 0  # flagged frames the app raised while evidence is off
 
 
 class Pipeline:

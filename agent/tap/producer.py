@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grp
 import logging
+import math
 import mmap
 import os
 import time
@@ -56,6 +57,15 @@ log = logging.getLogger(__name__)
 
 # offer() checks every 256th call that its segment still exists (a tmp cleaner or RemoveIPC may delete it).
 _CHECK_MASK = 255
+
+
+def _stamp(ts: object) -> float:
+    """A frame's timestamp as given: finite seconds, else TypeError/ValueError naming ``ts``."""
+    if isinstance(ts, bool) or not isinstance(ts, int | float | np.integer | np.floating):
+        raise TypeError(f"ts must be a number of seconds, got {type(ts).__name__}")
+    if not math.isfinite(ts):
+        raise ValueError(f"ts must be a finite number of seconds, got {ts!r}")
+    return float(ts)
 
 
 class TapGroupError(PermissionError):
@@ -258,6 +268,7 @@ class FrameTap:
         if frame.dtype.hasobject or frame.dtype.itemsize == 0 or not 1 <= frame.ndim <= MAX_NDIM:
             raise TypeError(f"frame must be a 1..4-d array of plain numbers, got {frame.dtype} {frame.shape}")
         activations, outputs, note = extras
+        stamp = time.time() if ts is None else _stamp(ts)
         acts = (
             None if activations is None else np.ascontiguousarray(activations, dtype=np.float32).reshape(-1)
         )
@@ -285,7 +296,7 @@ class FrameTap:
         # a flag names the frame the app last offered (the one it just ran its model on): its frame_index is
         # that frame's, so flagged and analysed frames share one index; the app's own id travels in the note
         w[base + S_INDEX] = max(self.offers - 1, 0)
-        seg.floats[base + S_TS] = time.time() if ts is None else float(ts)
+        seg.floats[base + S_TS] = stamp
         w[base + S_FORMAT] = self._format_word
         w[base + S_DTYPE] = ascii_word(frame.dtype.str)
         w[base + S_NDIM] = frame.ndim

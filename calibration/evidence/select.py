@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,7 +65,11 @@ def spool_records(root: Path) -> list[EvidenceRecord]:
     path = root / MANIFEST
     if not path.is_file():
         return []
-    return [r for r in read_manifest(path) if (root / r.evidence_id).is_dir()]
+    damaged: list[int] = []
+    records = [r for r in read_manifest(path, damaged) if (root / r.evidence_id).is_dir()]
+    for number in damaged:  # never a silent loss: the capture that line named is not in this export
+        print(f"camdrift evidence: warning: {path}:{number}: line does not read, skipped", file=sys.stderr)
+    return records
 
 
 def _reason_matches(record: EvidenceRecord, reason: str) -> bool:

@@ -38,11 +38,14 @@ class ListSource:
             raise item
         if item is None:
             return None
-        image, fmt = item
-        return Frame(image, self._i - 1, (self._i - 1) / self.fps, fmt)
+        image, fmt, *flag = item
+        return Frame(image, self._i - 1, (self._i - 1) / self.fps, fmt, flag[0] if flag else None)
 
     def close(self) -> None:
         self.closed += 1
+
+    def set_request_interval(self, seconds: float) -> None:
+        self.request_interval = seconds
 
     def describe(self) -> str:
         return "list:test"
@@ -88,3 +91,15 @@ def test_progress_prints_lines_when_not_a_terminal() -> None:
     p.close()
     lines = out.getvalue().splitlines()
     assert len(lines) == 10 and lines[-1].startswith("100% 20/20 frames")
+
+
+def test_flagged_frames_are_never_reference_and_the_tap_is_asked_at_the_analysis_rate() -> None:
+    from camdrift.agent.predictions.flags import flag_note
+
+    images = frames(0, 20)
+    items = [(im, "bgr8") for im in images]
+    items[3] = (images[3], "bgr8", flag_note("false_positive"))  # the app's known failure, out of order
+    src = ListSource(items)
+    cap = capture(src, KERNEL, frames=100, max_fps=5.0)
+    assert len(cap.stats) == 19 and dict(cap.skipped) == {"flagged": 1}
+    assert src.request_interval == pytest.approx(0.2)  # the tap copies only frames the capture takes

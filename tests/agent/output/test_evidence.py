@@ -154,3 +154,19 @@ def test_writes_leave_no_temporary_files(tmp_path: Path, photo: np.ndarray) -> N
         capture(spool, photo, f"ep{i}", i, float(i))
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     assert len(read_manifest(tmp_path / "manifest.jsonl")) == 3
+
+
+def test_a_damaged_manifest_line_is_named_and_its_capture_kept(tmp_path: Path, photo: np.ndarray) -> None:
+    spool = EvidenceSpool(tmp_path)
+    for i in range(3):
+        capture(spool, photo, f"ep{i}", i, float(i))
+    manifest = tmp_path / "manifest.jsonl"
+    lines = manifest.read_text().splitlines()
+    lines[1] = lines[1][:40]  # damaged in place (a disk error, a hand edit)
+    manifest.write_text("\n".join(lines) + "\n")
+    damaged: list[int] = []
+    assert [r.evidence_id for r in read_manifest(manifest, damaged)] == ["ep0-f0", "ep2-f2"] and damaged == [
+        2
+    ]
+    EvidenceSpool(tmp_path)  # the start-up sweep: the folder the damaged line named is not deleted
+    assert (tmp_path / "ep1-f1").is_dir()

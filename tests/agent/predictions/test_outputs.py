@@ -42,6 +42,14 @@ def test_probabilities_give_the_predicted_class_and_its_confidence():
         ({"boxes": [[0, 0, 1, 1]], "classes": [0.5], "scores": [0.5]}, "outputs.classes"),
         ({"boxes": [[0, 0, 1, 1]], "classes": [0], "scores": [2.0]}, "outputs.scores"),
         ("cat", "mapping"),
+        ({"probs": "abc"}, "outputs.probs must be numbers"),
+        ({"probs": [[0.5, 0.5], [0.2, 0.8]]}, r"one frame's \(K,\) probabilities, got shape \(2, 2\)"),
+        ({"label": 1, "confidence": "high"}, "outputs.confidence must be numbers"),
+        (
+            {"boxes": [[1, 2, 3]], "classes": [0], "scores": [0.5]},
+            r"\(N, 4\) x, y, w, h in pixels, got shape",
+        ),
+        ({"boxes": [[1, 2, 3, 4]], "classes": ["dent"], "scores": [0.5]}, "outputs.classes must be numbers"),
     ],
 )
 def test_wrong_outputs_name_their_field(value, culprit):
@@ -88,3 +96,7 @@ def test_label_and_confidence_alone_survive():
     out = classification(label=3, confidence=0.25)
     assert unpack(*pack(out))[:3] == ("classification", 3, 0.25)
     assert outputs_from_json(outputs_json(out)).probs is None
+
+
+def test_a_batch_of_one_is_one_frame():
+    assert model_outputs({"probs": np.array([[0.1, 0.9]], np.float32)}).label == 1  # a model's (1, K) output

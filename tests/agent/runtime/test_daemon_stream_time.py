@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 from camdrift.agent.frames import Frame, SourceCounters, SourceEnded, SourceError
+from camdrift.agent.output.evidence import EvidenceSpool
 from camdrift.agent.output.sinks import read_jsonl
+from camdrift.agent.predictions.flags import flag_note
 from camdrift.agent.reference.baseline import save_baseline
 from camdrift.agent.runtime.daemon import Daemon
 from camdrift.agent.sim.line import HEALTHY, Drift, ProductionLine
@@ -197,3 +199,35 @@ def test_a_reload_that_changes_the_rate_changes_what_the_source_is_asked_for(
     assert daemon.run() == 0
     assert camera.asked[0] == 0.2 and camera.asked[-1] == 0.1
     assert daemon.parts.sampler.fps == 10.0
+
+
+class FlaggingCamera(RestartingCamera):
+    """One opening of 60 frames; before frames 20 and 40 the app flags a frame it had offered 30 s earlier
+    (an operator correcting an earlier part): the tap hands a flag over before the next frame."""
+
+    def read(self, timeout: float) -> Frame | None:
+        if self.index in (20, 40) and not getattr(self, f"_flagged_{self.index}", False):
+            setattr(self, f"_flagged_{self.index}", True)
+            image = self.line.frame(self.total)
+            return Frame(
+                image,
+                self.index,
+                self.index / FPS - 30.0,
+                "bgr8",
+                flag_note("operator_corrected", corrected="ok"),
+            )
+        return super().read(timeout)
+
+
+def test_a_flag_never_moves_the_stream_clock(baseline_file: Path, tmp_path: Path) -> None:
+    jsonl = tmp_path / "events.jsonl"
+    cfg = agent_config(tmp_path, baseline_file, sinks={"jsonl": {"path": str(jsonl)}})
+    daemon = Daemon(lambda: cfg, environ={}, source=FlaggingCamera(openings=1, per_opening=60))
+    assert daemon.run() == 0
+    times = stream_times(messages(jsonl))
+    assert all(a[1] <= b[1] for a, b in zip(times, times[1:], strict=False)), times
+    assert daemon.time_offset == 0.0  # before: each flag 30 s back read as a source restart
+    (manifest,) = tmp_path.rglob("manifest.jsonl")
+    spool = EvidenceSpool(manifest.parent)
+    flags = [r for r in spool.records() if r.kind == "flag"]
+    assert [r.stream_time for r in flags] == [-26.0, -22.0]  # where the flagged frames sit on the clock

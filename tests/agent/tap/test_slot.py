@@ -51,6 +51,10 @@ def test_the_app_hears_at_once_of_outputs_it_got_wrong(name):
             tap.offer(np.zeros((4, 4, 3), np.uint8), outputs={"probs": [0.9, 0.9]})
         with pytest.raises(ValueError, match="corrected"):
             tap.flag(np.zeros((4, 4, 3), np.uint8), "operator_corrected")
+        with pytest.raises(TypeError, match="ts must be a number of seconds, got str"):
+            tap.flag(np.zeros((4, 4, 3), np.uint8), "uncertain", ts="now")
+        with pytest.raises(ValueError, match="ts must be a finite number"):
+            tap.flag(np.zeros((4, 4, 3), np.uint8), "uncertain", ts=float("nan"))
 
 
 def test_a_slot_with_outputs_that_do_not_check_is_counted_not_delivered(name):

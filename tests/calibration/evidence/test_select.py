@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from camdrift.calibration.evidence.items import ExportError
@@ -57,3 +58,19 @@ def test_reading_a_spool_deletes_nothing_and_a_missing_one_is_named(classifier: 
         spool_records(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
     assert spool_records(tmp_path / "empty") == []
+
+
+def test_a_damaged_manifest_line_is_said_not_silently_dropped(tmp_path, capsys) -> None:
+    from camdrift.agent.output.evidence import EvidenceSpool
+    from camdrift.calibration.evidence.select import spool_records
+    from tests.agent.output.helpers import capture
+
+    spool = EvidenceSpool(tmp_path)
+    photo = np.zeros((32, 32, 3), np.uint8)
+    capture(spool, photo, "ep1", 1, 1.0)
+    capture(spool, photo, "ep2", 2, 2.0)
+    manifest = tmp_path / "manifest.jsonl"
+    first, second = manifest.read_text().splitlines()
+    manifest.write_text(first + "\n" + second[:30] + "\n")
+    assert [r.evidence_id for r in spool_records(tmp_path)] == ["ep1-f1"]
+    assert f"{manifest}:2: line does not read, skipped" in capsys.readouterr().err
