@@ -57,6 +57,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(command_name(words))
+    for word in words:
+        # argparse drops a "--" given as an option's value ("--top=--") and hands the command an empty list
+        if word.startswith("--") and word.endswith("=--"):
+            parser.error(f"argument {word[:-3]}: expected a value, got '--'")
     args = parser.parse_args(words)
     if not getattr(args, "func", None):
         parser.print_help()

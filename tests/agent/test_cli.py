@@ -91,3 +91,11 @@ def test_a_closed_pipe_exits_141_without_a_traceback(tmp_path):
     os.close(w)
     assert proc.returncode == 141, proc.stderr
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_a_double_dash_given_as_an_option_value_is_refused_naming_the_option(capsys):
+    # argparse would drop it and hand the command an empty list (a TypeError deep in `agreement --top=--`)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["agreement", "labels.csv", "--top=--"])
+    assert exc.value.code == 2
+    assert "argument --top: expected a value, got '--'" in capsys.readouterr().err
