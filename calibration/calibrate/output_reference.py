@@ -3,15 +3,22 @@ per-frame means, the null sds of a window's means and the thresholds, added to a
 
 The recipe is the pixel groups' (:mod:`camdrift.calibration.calibrate.thresholds`), on the frames that carry
 outputs, in stream order: circular block bootstrap of ``window``-frame windows (frames are the unit: a window's
-value is a mean over its frames), each statistic's tail fitted by a scaled chi-square and read at a Bonferroni
-share of the group's own budget (one false alarm per ``budget_days``), every threshold widened by the 95 % upper
-bound of its null variance at the effective number of independent windows (a short reference gets wider
-thresholds). Floors keep a steady model from alarming on one odd frame: a window-mean sd is never below one
-frame's worth (1 / window for the uncertain share and the detections, 0.01 for the confidence), and the class-mix
-threshold never below the PSI of ``MIN_MOVED`` frames of a window turning into a class the reference never
-predicted, and never above the largest PSI a window of predicted classes can reach (:func:`_vertex_psi`): the
-product mix comes in runs, and a moment-fitted tail read at a 1e-7 level lands beyond every window of known
-classes, where it would miss a class the model never predicted before.
+value is a mean over its frames), each paired with a pseudo-reference of all the frames drawn the same way, so
+the null holds the window's noise and the reference's own (a 100 s reference's class mix and uncertain share are
+themselves estimates); each statistic's tail fitted by a scaled chi-square and read at a Bonferroni share of the
+group's own budget (one false alarm per ``budget_days``); every threshold widened by the 95 % upper bound of its
+null variance at the effective number of independent windows (a short reference gets wider thresholds).
+
+Floors, for what a short reference cannot show. A window-mean sd is never below what a reference of n
+correlated frames can rule out: 0.01 for the confidence; for the uncertain share (binomial) and the detections
+per frame (Poisson), their mean raised to the rule-of-three bound 3 / n_eff, over the window's effective frames
+(n_eff = n / tau, tau = half the block length): a model that was never uncertain on 500 frames may still be, on
+bursts of frames the reference did not hold (measured on the corpus: a floor of one frame's worth gave a false
+alarm on a static scene). A z threshold is never below the normal quantile at the level. The class-mix threshold
+is never below the PSI of ``MIN_MOVED`` frames of a window turning into a class the reference never predicted,
+and never above the largest PSI a window of predicted classes can reach (:func:`_vertex_psi`): the product mix
+comes in runs, and a moment-fitted tail read at a 1e-7 level lands beyond every window of known classes, where
+it would miss a class the model never predicted before.
 """
 
 from __future__ import annotations
@@ -31,8 +38,14 @@ from camdrift.agent.reference.output_baseline import (
 )
 from camdrift.calibration.calibrate.minimum import autocorrelation, effective_windows, median_effective
 from camdrift.calibration.calibrate.null import bootstrap_windows
-from camdrift.calibration.calibrate.tails import fit_scaled_chi2, scaled_chi2_isf, variance_upper_factor
+from camdrift.calibration.calibrate.tails import (
+    chi2_isf,
+    fit_scaled_chi2,
+    scaled_chi2_isf,
+    variance_upper_factor,
+)
 from camdrift.calibration.calibrate.thresholds import Budget, block_length, per_test_level, run_length
+from camdrift.kernels.divergence import psi_rows
 
 MIN_WINDOWS = 10  # reference frames with outputs, in windows: fewer cannot estimate a window's null
 MIN_MOVED = 3  # frames of a window that must change class before the class mix may alarm
@@ -122,28 +135,46 @@ def build_output_reference(
     filled = np.where(np.isfinite(values), values, frame_mean)
     acf = autocorrelation(filled, min(200, max(2, n // 4)))
     block = min(block_length(acf), max(2, n // 4))
-    idx = bootstrap_windows(n, window, block, budget.n_replicates, np.random.default_rng(budget.seed))
-    sums = np.stack([np.nansum(values[r], axis=0) for r in idx])
-    valid = np.stack([np.isfinite(values[r]).sum(axis=0) for r in idx]).astype(np.float64)
-    means = np.where(valid > 0, sums / np.maximum(valid, 1), frame_mean)
-    floors = np.array([CONFIDENCE_SD_FLOOR, 1.0 / window, 1.0 / window])
+    rng = np.random.default_rng(budget.seed)
+    idx = bootstrap_windows(n, window, block, budget.n_replicates, rng)
+    pseudo = bootstrap_windows(n, n, block, budget.n_replicates, rng)  # each window's pseudo-reference
+    win, ref_side = _means(values, idx, frame_mean), _means(values, pseudo, frame_mean)
     n_eff = median_effective(effective_windows(filled, window), n, window)
     widen = variance_upper_factor(max(n_eff - 1.0, 1.0))
-    null_sd = np.maximum(means.std(axis=0, ddof=1), floors) * math.sqrt(widen)
+    sd = np.maximum((win[0] - ref_side[0]).std(axis=0, ddof=1), _sd_floors(frame_mean, n, window, block))
     ref = dataclasses.replace(
         draft,
         class_counts=classes.sum(axis=0).astype(np.float64),
         frame_mean=frame_mean,
-        null_sd=null_sd,
+        null_sd=sd * math.sqrt(widen),
         sample_count=n,
     )
-    chi = np.stack(
-        [
-            output_statistics(classes[r].sum(axis=0), s, v, window, ref).chi
-            for r, s, v in zip(idx, sums, valid, strict=True)
-        ]
-    )
+    counts = np.stack([classes[r].sum(axis=0) for r in idx]).astype(np.float64)
+    ref_counts = np.stack([classes[r].sum(axis=0) for r in pseudo]).astype(np.float64)
+    z = np.where(win[1] > 0, (win[0] - ref_side[0]) / ref.null_sd, 0.0)
+    chi = np.column_stack([psi_rows(ref_counts, counts, ref.alpha), z**2])[:, : len(ref.names)]
     return _with_thresholds(ref, chi, budget, (block, n_eff, widen))
+
+
+def _means(values: np.ndarray, idx: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(R, 3) means of the per-frame values over each row of frame indices ``idx`` (``fallback`` where a row
+    has none), and (R, 3) the frames that had one."""
+    picked = values[idx]  # (R, m, 3)
+    valid = np.isfinite(picked).sum(axis=1).astype(np.float64)
+    sums = np.nansum(picked, axis=1)
+    return np.where(valid > 0, sums / np.maximum(valid, 1), fallback), valid
+
+
+def _sd_floors(frame_mean: np.ndarray, n: int, window: int, block: int) -> np.ndarray:
+    """(3,) least sd of a window mean's shift, from what a reference of ``n`` correlated frames can tell: the
+    confidence's ``CONFIDENCE_SD_FLOOR``; for the uncertain share (a binomial) and the detections (a Poisson
+    count), their mean raised to the rule-of-three bound 3 / n_eff (a share the reference never showed may
+    still be up to that), over the window's effective frames. n_eff = n / tau, tau = block / 2 frames."""
+    tau = max(1.0, block / 2.0)
+    n_eff, w_eff = max(n / tau, 1.0), max(window / tau, 1.0)
+    share = min(max(frame_mean[1], 3.0 / n_eff), 0.5)
+    rate = max(frame_mean[2], 3.0 / n_eff)
+    return np.array([CONFIDENCE_SD_FLOOR, math.sqrt(share * (1.0 - share) / w_eff), math.sqrt(rate / w_eff)])
 
 
 def _with_thresholds(
@@ -172,8 +203,10 @@ def _with_thresholds(
         if i == 0:
             cap, floor = _vertex_psi(ref), _floor_psi(ref)  # both caps above every window of known classes
             drift[i], warn[i] = max(min(d, 1.05 * cap), floor), max(min(w, cap), 0.5 * floor)
-        else:  # z scores: the floor sd already bounds them; a z threshold below 3 is no test
-            drift[i], warn[i] = max(math.sqrt(d), 3.0), max(math.sqrt(w), 2.0)
+        else:  # z scores: never below the normal quantile at the level (the fit can only widen them)
+            gauss = math.sqrt(chi2_isf(min(0.5, side * level / m), 1.0) * widen)
+            gauss_warn = math.sqrt(chi2_isf(min(0.5, side * level_warn / m), 1.0) * widen)
+            drift[i], warn[i] = max(math.sqrt(d), gauss), max(math.sqrt(w), gauss_warn)
         warn[i] = min(warn[i], 0.95 * drift[i])
     note = (
         f"{ref.sample_count} frames with outputs, blocks of {block}, {n_eff:.0f} effective windows (thresholds "
