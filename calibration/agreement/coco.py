@@ -12,7 +12,7 @@ import json
 import math
 from pathlib import Path
 
-from camdrift.calibration.agreement.records import Annotation, Box, LabelError
+from camdrift.calibration.agreement.records import Annotation, Box, LabelError, read_json
 
 MAX_PX = 1e7  # a box coordinate or size beyond this many pixels is not a real image's
 
@@ -40,18 +40,7 @@ def _coco_list(doc: dict, key: str, path: Path, required: bool = True) -> list:
 
 def read_coco(path: Path, annotator: str) -> tuple[str, list[str], list[Annotation], list[Box]]:
     """One annotator's COCO file -> (kind, listed images, classification labels, boxes)."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except RecursionError:
-        raise LabelError("bad JSON: nested too deep", path) from None
-    except OSError as e:
-        raise LabelError(f"cannot read: {e.strerror}", path) from None
-    except UnicodeDecodeError:
-        raise LabelError("not UTF-8 text", path) from None
-    except json.JSONDecodeError as e:
-        raise LabelError(f"bad JSON: {e.msg} at line {e.lineno} column {e.colno}", path) from None
-    except ValueError as e:  # e.g. an integer of more than 4300 digits
-        raise LabelError(f"bad JSON: {' '.join(str(e).split())[:100]}", path) from None
+    doc = read_json(path)
     if not isinstance(doc, dict):
         raise LabelError("expected a COCO object with 'images' and 'annotations'", path)
     images = _coco_list(doc, "images", path)

@@ -41,7 +41,7 @@ from typing import NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from camdrift.calibration.agreement.coco import MAX_PX
-from camdrift.calibration.agreement.records import Annotation, Box, LabelError
+from camdrift.calibration.agreement.records import Annotation, Box, LabelError, read_json
 
 MAX_BYTES = 256 * 2**20  # an export larger than this is refused before it is read (json holds ~10x in memory)
 MAX_TASKS = 1_000_000
@@ -85,18 +85,7 @@ def _load(path: Path) -> list:
         raise LabelError(f"cannot read: {e.strerror}", path) from None
     if size > MAX_BYTES:
         raise LabelError(f"{size} bytes, more than {MAX_BYTES}: split the export", path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except RecursionError:
-        raise LabelError("bad JSON: nested too deep", path) from None
-    except OSError as e:
-        raise LabelError(f"cannot read: {e.strerror}", path) from None
-    except UnicodeDecodeError:
-        raise LabelError("not UTF-8 text", path) from None
-    except json.JSONDecodeError as e:
-        raise LabelError(f"bad JSON: {e.msg} at line {e.lineno} column {e.colno}", path) from None
-    except ValueError as e:  # e.g. an integer of more than 4300 digits
-        raise LabelError(f"bad JSON: {' '.join(str(e).split())[:100]}", path) from None
+    doc = read_json(path)
     if not isinstance(doc, list):
         raise LabelError("expected a Label Studio JSON export: a list of tasks", path)
     if len(doc) > MAX_TASKS:

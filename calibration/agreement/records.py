@@ -4,9 +4,10 @@ and :class:`LabelError`, the one error every reader raises.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -85,3 +86,19 @@ class LabelSet:
             if a.time is not None:
                 out[item_ix[a.item], ann_ix[a.annotator]] = a.time
         return out
+
+
+def read_json(path: Path) -> Any:
+    """The JSON document of a label file; :class:`LabelError` naming the file and what is wrong with it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8-sig"))
+    except RecursionError:
+        raise LabelError("bad JSON: nested too deep", path) from None
+    except OSError as e:
+        raise LabelError(f"cannot read: {e.strerror}", path) from None
+    except UnicodeDecodeError:
+        raise LabelError("not UTF-8 text", path) from None
+    except json.JSONDecodeError as e:
+        raise LabelError(f"bad JSON: {e.msg} at line {e.lineno} column {e.colno}", path) from None
+    except ValueError as e:  # e.g. an integer of more than 4300 digits
+        raise LabelError(f"bad JSON: {' '.join(str(e).split())[:100]}", path) from None
