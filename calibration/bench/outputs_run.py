@@ -80,13 +80,13 @@ def calibrate(uri: str, model: Classifier, ref_s: float, replicates: int = 2000)
     when calibrate would refuse the reference."""
     s = source_settings(argparse.Namespace(source=uri))
     kernel = s.kernel()
-    plan = OutputPlan(CLASS_NAMES)
+    outputs: list = []  # the model's outputs of every analysed frame, as the app would hand them over
     cap = capture(
         make_source(s.uri, s.pixel_format),
         kernel,
         duration=ref_s,
         max_fps=s.max_fps,
-        on_frame=lambda f: plan.on_frame(f._replace(outputs=model(f))),
+        on_frame=lambda f: outputs.append(model(f)),
     )
     frames = reference_frames(cap.stats)
     keep, findings = run_gates(
@@ -110,7 +110,9 @@ def calibrate(uri: str, model: Classifier, ref_s: float, replicates: int = 2000)
         budget=budget,
         created_at="2000-01-01T00:00:00+00:00",
     )
-    return plan.add_group(baseline, keep, n_replicates=replicates, budget_days=BUDGET_DAYS)
+    return OutputPlan(CLASS_NAMES).add_group(
+        baseline, outputs, keep, n_replicates=replicates, budget_days=BUDGET_DAYS
+    )
 
 
 class Tally(NamedTuple):

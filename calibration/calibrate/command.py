@@ -22,7 +22,7 @@ from camdrift.calibration.calibrate.activation_options import (
 )
 from camdrift.calibration.calibrate.build import build_from_frames, keep_frames, reference_frames
 from camdrift.calibration.calibrate.gates import Finding, run_gates
-from camdrift.calibration.calibrate.output_options import OutputPlan, add_output_arguments, chain
+from camdrift.calibration.calibrate.output_options import OutputPlan, add_output_arguments
 from camdrift.calibration.calibrate.output_options import summary_lines as output_lines
 from camdrift.calibration.calibrate.summary import summary
 from camdrift.calibration.calibrate.thresholds import MIN_REPLICATES, Budget, ThresholdError
@@ -188,7 +188,9 @@ def _run(args: argparse.Namespace) -> int:
     _check_args(args, s.max_fps)
     out = check_output(args.out, "--out")
     plan = plan_from_args(args)  # --model: the activation group (UsageError naming the option)
-    outputs = OutputPlan(args.class_names, args.uncertain_below)  # the app's model outputs, if it hands any
+    outputs = OutputPlan(
+        args.class_names, args.uncertain_below
+    )  # fits the app's model outputs, if it hands any
     kernel = s.kernel(thumb_size=(args.thumb, args.thumb), grid=args.grid)
     source = make_source(s.uri, s.pixel_format)
     total, unit = (args.frames, "frames") if args.frames else (args.duration, "s")
@@ -200,7 +202,7 @@ def _run(args: argparse.Namespace) -> int:
         duration=args.duration,
         max_fps=s.max_fps,
         progress=None if args.quiet else Progress(total, unit),
-        on_frame=chain(None if plan is None else plan.on_frame, outputs.on_frame),
+        on_frame=None if plan is None else plan.on_frame,
     )
     frames, keep, findings = _gate(args, cap, kernel, s.max_fps)
     errors = [f for f in findings if f.level == "error"]
@@ -245,7 +247,7 @@ def _run(args: argparse.Namespace) -> int:
             return fail(NAME, f"cannot calibrate the activation group with {args.model}: {exc}")
     try:
         baseline = outputs.add_group(
-            baseline, keep, n_replicates=args.replicates, budget_days=args.budget_days
+            baseline, cap.outputs, keep, n_replicates=args.replicates, budget_days=args.budget_days
         )
     except ValueError as exc:  # e.g. too few frames with outputs: refused like a short reference
         print(

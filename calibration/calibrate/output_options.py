@@ -2,18 +2,18 @@
 (``FrameTap.offer(frame, outputs=...)``), the baseline gets the output group; ``--class-names`` names the
 classes and ``--uncertain-below`` sets what counts as an uncertain prediction. Without outputs, nothing changes.
 
-:class:`OutputPlan` collects each captured frame's outputs during the capture (``on_frame``); after the quality
-gates, :meth:`OutputPlan.add_group` fits the group on the outputs of the kept frames.
+The capture keeps each analysed frame's outputs (:attr:`~camdrift.calibration.capture.Capture.outputs`); after
+the quality gates, :meth:`OutputPlan.add_group` fits the group on the outputs of the kept frames.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 
-from camdrift.agent.frames import Frame
 from camdrift.agent.predictions.outputs import ModelOutputs
 from camdrift.agent.reference.baseline import Baseline
 from camdrift.calibration.calibrate.output_reference import build_output_reference
@@ -42,31 +42,30 @@ def add_output_arguments(p: argparse.ArgumentParser) -> None:
 
 
 class OutputPlan:
-    """The outputs of every captured frame (None where the app handed none over), in capture order."""
+    """How the output group is fitted: the model's class names and the confidence below which it is uncertain."""
 
     def __init__(self, class_names: tuple[str, ...] = (), uncertain_below: float = 0.5) -> None:
         self.class_names = class_names
         self.uncertain_below = uncertain_below
-        self.outputs: list[ModelOutputs | None] = []
-
-    def on_frame(self, frame: Frame) -> None:
-        self.outputs.append(frame.outputs)
-
-    @property
-    def carried(self) -> int:
-        """Captured frames that carried outputs."""
-        return sum(o is not None for o in self.outputs)
 
     def add_group(
-        self, baseline: Baseline, keep: np.ndarray | None, *, n_replicates: int, budget_days: float
+        self,
+        baseline: Baseline,
+        outputs: Sequence[ModelOutputs | None],
+        keep: np.ndarray | None,
+        *,
+        n_replicates: int,
+        budget_days: float,
     ) -> Baseline:
-        """``baseline`` with the output group fitted on the kept frames' outputs (``baseline`` itself when no
-        frame carried any); ValueError naming why it cannot be fitted (too few frames, mixed kinds)."""
-        if not self.carried:
+        """``baseline`` with the output group fitted on the outputs of the captured frames (``outputs``, one
+        entry per analysed frame, None where the app handed none over) that ``keep`` retains; ``baseline``
+        itself when no frame carried any. ValueError naming why it cannot be fitted (too few frames, mixed
+        kinds)."""
+        if not any(o is not None for o in outputs):
             return baseline
         kept = [
             o
-            for i, o in enumerate(self.outputs)
+            for i, o in enumerate(outputs)
             if o is not None and (keep is None or (i < len(keep) and keep[i]))
         ]
         th = baseline.thresholds
@@ -77,17 +76,6 @@ class OutputPlan:
             kept, budget=budget, class_names=self.class_names, uncertain_below=self.uncertain_below
         )
         return dataclasses.replace(baseline, outputs=ref)
-
-
-def chain(*hooks: object) -> object:
-    """One ``on_frame`` callback calling each of ``hooks`` (None entries skipped) in order."""
-    calls = [h for h in hooks if h is not None]
-
-    def on_frame(frame: Frame) -> None:
-        for call in calls:
-            call(frame)
-
-    return on_frame
 
 
 def summary_lines(b: Baseline, indent: str = "  ") -> list[str]:
@@ -106,4 +94,4 @@ def summary_lines(b: Baseline, indent: str = "  ") -> list[str]:
     ]
 
 
-__all__ = ["OutputPlan", "add_output_arguments", "chain", "summary_lines"]
+__all__ = ["OutputPlan", "add_output_arguments", "summary_lines"]
