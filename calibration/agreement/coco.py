@@ -41,8 +41,13 @@ def _coco_list(doc: dict, key: str, path: Path, required: bool = True) -> list:
 def read_coco(path: Path, annotator: str) -> tuple[str, list[str], list[Annotation], list[Box]]:
     """One annotator's COCO file -> (kind, listed images, classification labels, boxes)."""
     doc = read_json(path)
-    if not isinstance(doc, dict):
-        raise LabelError("expected a COCO object with 'images' and 'annotations'", path)
+    if not isinstance(doc, dict) or ("images" not in doc and "annotations" not in doc):
+        keys = f" (its keys: {', '.join(sorted(map(str, doc))[:5])})" if isinstance(doc, dict) and doc else ""
+        raise LabelError(
+            "neither a COCO object with 'images' and 'annotations' nor a Label Studio JSON export (a list of "
+            f"tasks){keys}",
+            path,
+        )
     images = _coco_list(doc, "images", path)
     anns = _coco_list(doc, "annotations", path)
     cats = _coco_list(doc, "categories", path, required=False)

@@ -106,6 +106,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _fail(message: object) -> int:
+    if isinstance(message, OSError) and message.strerror:  # the file and the reason, not "[Errno 2] ..."
+        where = message.filename if message.filename is not None else "a file"
+        message = f"{where}: {message.strerror}"
     print(f"camdrift evidence: {message}", file=sys.stderr)
     return EXIT_BAD_INPUT
 

@@ -85,8 +85,15 @@ def test_a_list_read_as_coco_is_refused(tmp_path):
     # Without --format a .json list is a Label Studio export (test_label_studio.py); as COCO it is malformed.
     a = write(tmp_path / "a.json", "[]")
     b = write(tmp_path / "b.json", coco(IMG, [{"image_id": 1, "category_id": 1}]))
-    with pytest.raises(LabelError, match=r"a\.json: expected a COCO object"):
+    with pytest.raises(LabelError, match=r"a\.json: neither a COCO object"):
         load_labels([a, b], "coco")
+
+
+def test_an_object_that_is_neither_format_says_so_with_its_keys(tmp_path):
+    a = write(tmp_path / "a.json", json.dumps({"tasks": []}))
+    b = write(tmp_path / "b.json", coco(IMG, [{"image_id": 1, "category_id": 1}]))
+    with pytest.raises(LabelError, match=r"a\.json: neither a COCO .* nor a Label Studio .*its keys: tasks"):
+        load_labels([a, b])
 
 
 def test_image_without_file_name_is_its_id_and_category_without_name_its_id(tmp_path):

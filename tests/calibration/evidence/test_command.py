@@ -4,6 +4,7 @@ applied, bad input named in one line (exit 2), an empty selection said (exit 1).
 from __future__ import annotations
 
 import json
+import os
 import tarfile
 from pathlib import Path
 
@@ -83,6 +84,18 @@ def test_bad_input_is_one_line_naming_the_culprit(
     proc = camdrift("evidence", "export", *argv, "--out", tmp_path / "out")
     assert_clean_failure(proc, *needles)
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_an_unwritable_out_names_the_folder_and_the_reason(classifier: Path, tmp_path: Path) -> None:
+    blocked = tmp_path / "ro"
+    blocked.mkdir()
+    blocked.chmod(0o500)  # a folder the user may not write into (root ignores the mode: then use a file)
+    out = blocked / "export" if os.geteuid() != 0 else tmp_path / "file" / "export"
+    if os.geteuid() == 0:
+        (tmp_path / "file").write_text("not a folder")
+    proc = camdrift("evidence", "export", "--spool", classifier, "--format", "coco", "--out", out)
+    assert_clean_failure(proc, str(out.parent))
+    assert "Errno" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_an_empty_selection_is_said_and_writes_nothing(classifier: Path, tmp_path: Path, capsys) -> None:
