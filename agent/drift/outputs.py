@@ -7,7 +7,8 @@ Each frame's outputs (:class:`~camdrift.agent.predictions.outputs.ModelOutputs`)
 ``uncertain_below``) and its number of detections. Frames are the unit: a window's value is a mean over frames.
 Statistics, named as in :data:`~camdrift.agent.reference.output_baseline.DETECTION_STATISTICS`:
 
-- ``out.class_mix``: PSI (nats) of the window's predicted-class counts against the reference's;
+- ``out.class_mix``: PSI (nats) of the predicted-class counts of the last ``ref.class_window`` frames (the
+  window or longer: the product mix comes in runs) against the reference's;
 - ``out.confidence``: |z| of the window's mean confidence, in the reference's bootstrap sd of a window mean;
 - ``out.uncertain``: the rise z of the window's uncertain share (one-sided: fewer uncertain predictions is no
   harm);
@@ -105,17 +106,21 @@ def _pct(x: float) -> str:
 
 
 class OutputMonitor:
-    """Sliding window of the last ``ref.window`` frames' outputs with the group's state machines.
+    """Sliding window of the last ``ref.class_window`` frames' outputs (the class mix's; the means are over the
+    last ``ref.window`` of them) with the group's state machines.
 
     ``update(outputs) -> self``; outputs that do not fit are counted in :attr:`rejected` (reason -> count).
-    :attr:`last` holds the statistics once the window is full; :attr:`transitions` what the last update changed.
+    :attr:`last` holds the statistics once the means' window is full (the class mix scores 0 until its longer
+    window is: a mix of fewer frames is told in words, not tested); :attr:`transitions` what the last update
+    changed.
     """
 
     def __init__(self, ref: OutputReference, *, persistence: int = 3, recovery: int = 25) -> None:
         self.ref = ref
         self.size = int(ref.window)
-        self._classes = np.zeros((self.size, ref.n_classes + 1), np.int64)
-        self._values = np.full((self.size, 3), np.nan)
+        self.span = ref.class_window  # >= size: the ring holds the class mix's frames
+        self._classes = np.zeros((self.span, ref.n_classes + 1), np.int64)
+        self._values = np.full((self.span, 3), np.nan)
         self.counts = np.zeros(ref.n_classes + 1, np.int64)
         self.pos = 0
         self.filled = 0
@@ -130,7 +135,8 @@ class OutputMonitor:
 
     @property
     def full(self) -> bool:
-        return self.filled == self.size
+        """The means' window is full: the statistics exist (the class mix is scored once its own is)."""
+        return self.filled >= self.size
 
     @property
     def drift_detected(self) -> bool:
@@ -158,14 +164,14 @@ class OutputMonitor:
             sample = output_sample(outputs, self.ref)
         except ValueError as exc:
             return self.reject(str(exc).split(":", 1)[0])
-        if self.full:
+        if self.filled == self.span:
             self.counts -= self._classes[self.pos]
         else:
             self.filled += 1
         self.counts += sample.classes
         self._classes[self.pos] = sample.classes
         self._values[self.pos] = sample.values
-        self.pos = (self.pos + 1) % self.size
+        self.pos = (self.pos + 1) % self.span
         self.samples += 1
         if self.full:
             self.last = self._statistics()
@@ -175,9 +181,12 @@ class OutputMonitor:
         return self
 
     def _statistics(self) -> OutputStats:
-        v = self._values[: self.filled]
+        v = self._values[(self.pos - 1 - np.arange(self.size)) % self.span]  # the last ``size`` frames
         valid = np.isfinite(v).sum(axis=0).astype(np.float64)
-        return output_statistics(self.counts, np.nansum(v, axis=0), valid, self.filled, self.ref)
+        stats = output_statistics(self.counts, np.nansum(v, axis=0), valid, self.size, self.ref)
+        if self.filled < self.span:  # the class mix of fewer frames than its window: told, not scored
+            stats = stats._replace(scores=np.where(np.arange(stats.scores.size) == 0, 0.0, stats.scores))
+        return stats
 
     def strength(self) -> float:
         """Largest score over its drift threshold (1.0 = at the threshold)."""
@@ -194,7 +203,8 @@ class OutputMonitor:
             f"share of uncertain predictions {_pct(ref[UNCERTAIN])} -> {_pct(m[UNCERTAIN])}",
             f"mean confidence {ref[CONFIDENCE]:.2f} -> {m[CONFIDENCE]:.2f}",
             f"class mix PSI {self.last.psi:.3f} ({self.ref.class_name(top)} "
-            f"{_pct(self.ref.class_share[top])} -> {_pct(self.last.share[top])})",
+            f"{_pct(self.ref.class_share[top])} -> {_pct(self.last.share[top])}"
+            f"{f' over the last {min(self.filled, self.span)} frames' if self.span > self.size else ''})",
         ]
         if self.ref.kind == "detection":
             parts.append(f"detections per frame {ref[DETECTIONS]:.2f} -> {m[DETECTIONS]:.2f}")

@@ -45,7 +45,9 @@ class OutputReference:
     names: the watched statistics (:data:`CLASSIFICATION_STATISTICS` or :data:`DETECTION_STATISTICS`);
     drift, warn, null_scale: (n,) thresholds of their scores (``out.class_mix``: PSI in nats; the others: |z|
     or, for ``out.uncertain``, the one-sided rise z, in window-mean sds) and their bootstrap mean chi values.
-    budget, level, notes: provenance.
+    budget, level, notes: provenance. mix_window: frames the class mix is judged over, >= window (0: the window;
+    baselines written before it had none): the product mix comes in runs, so a class mix needs more frames
+    than the window's means to hold as many independent ones.
     """
 
     kind: str
@@ -64,6 +66,12 @@ class OutputReference:
     budget: str = ""
     level: float = 0.0
     notes: tuple[str, ...] = ()
+    mix_window: int = 0
+
+    @property
+    def class_window(self) -> int:
+        """Frames of the class-mix window (:attr:`mix_window`, or :attr:`window` when it is 0)."""
+        return max(int(self.window), int(self.mix_window))
 
     @property
     def n_classes(self) -> int:
@@ -108,7 +116,11 @@ def check_outputs(out: Any, arrays: dict[str, np.ndarray]) -> None:
     if not 1 <= len(names) <= MAX_DIM:
         raise ContentError(f"outputs.class_names must name 1..{MAX_DIM} classes, got {len(names)}")
     text(out, "budget")
-    integer(out, "window", 1, 10**7)
+    window = integer(out, "window", 1, 10**7)
+    if "mix_window" in out and 0 < integer(out, "mix_window", 0, 10**7) < window:
+        raise ContentError(
+            f"outputs.mix_window must be 0 or >= outputs.window ({window}), got {out['mix_window']}"
+        )
     integer(out, "sample_count", 1)
     number(out, "alpha", lo=0.0, lo_open=True)
     if not 0.0 < number(out, "uncertain_below", lo=0.0, lo_open=True) <= 1.0:

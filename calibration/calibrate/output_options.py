@@ -90,7 +90,7 @@ def summary_lines(b: Baseline, indent: str = "  ") -> list[str]:
         f"{o.frame_mean[0]:.3f}",
         f"{indent}  thresholds: "
         + ", ".join(f"{n} {d:.3g}" for n, d in zip(o.names, o.drift, strict=True))
-        + f" ({o.budget})",
+        + f" ({o.budget}); class mix over {o.class_window} frames, the rest over {o.window}",
     ]
 
 

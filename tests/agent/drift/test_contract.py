@@ -136,7 +136,7 @@ def _activation_engine() -> DriftEngine:
 
 def _output_counts_batch(i: int) -> np.ndarray:
     ref = output_reference()
-    good = [o for o in _OUTPUTS[: i + 1] if o.kind == "classification"][-ref.window :]
+    good = [o for o in _OUTPUTS[: i + 1] if o.kind == "classification"][-ref.class_window :]
     return np.bincount([min(o.label, ref.n_classes) for o in good], minlength=ref.n_classes + 1)
 
 

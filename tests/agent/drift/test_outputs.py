@@ -50,8 +50,22 @@ def test_a_new_class_moves_the_class_mix():
     for o in strange:
         monitor.update(o)
     assert monitor.rejected["wrong_classes"] == 60  # a 4-class output does not fit a 3-class reference
-    label_only = [classification(label=5, confidence=0.9)] * 60  # the app gives the class index alone
-    assert _drift_frames(monitor, label_only) and monitor.last.share[-1] == 1.0  # all in "other"
+    label_only = [classification(label=5, confidence=0.9)] * 2 * ref.class_window  # the class index alone
+    starts = _drift_frames(monitor, label_only)
+    assert starts and monitor.last.share[-1] == 1.0  # all in "other"
+    assert starts[0] <= ref.class_window  # caught by the time the class-mix window turned over once
+
+
+def test_the_class_mix_is_scored_only_once_its_longer_window_is_full():
+    ref = output_reference(window=20)
+    monitor = OutputMonitor(ref)
+    strange = [classification(label=5, confidence=0.9)] * ref.class_window  # every frame a new class
+    for o in strange[:20]:
+        monitor.update(o)
+    assert monitor.last.psi > ref.drift[0] and monitor.score("out.class_mix") == 0.0  # told, not tested
+    assert "over the last 20 frames" in monitor.change()
+    starts = _drift_frames(monitor, strange[20:] + strange[:5])
+    assert starts and 20 + starts[0] >= ref.class_window - 1  # the first scored window, then persistence
 
 
 def test_outputs_of_another_kind_are_counted_and_skipped():
@@ -62,17 +76,19 @@ def test_outputs_of_another_kind_are_counted_and_skipped():
 
 def test_window_statistics_equal_a_recomputation_from_the_frames():
     ref = output_reference(window=20)
-    outputs = classifier_outputs(20, 5)
+    assert ref.class_window > ref.window  # the fixture's classes come in runs
+    outputs = classifier_outputs(ref.class_window + 7, 5)
     monitor = OutputMonitor(ref)
     for o in outputs:
         monitor.update(o)
     samples = [output_sample(o, ref) for o in outputs]
-    values = np.stack([s.values for s in samples])
+    mix = samples[-ref.class_window :]  # the class mix over its window, the means over the last 20 frames
+    values = np.stack([s.values for s in samples[-20:]])
     again = output_statistics(
-        np.sum([s.classes for s in samples], axis=0), values.sum(axis=0), np.full(3, 20.0), 20, ref
+        np.sum([s.classes for s in mix], axis=0), values.sum(axis=0), np.full(3, 20.0), 20, ref
     )
     np.testing.assert_allclose(monitor.last.scores, again.scores, rtol=1e-12)
-    assert monitor.last.means[0] == pytest.approx(np.mean([o.confidence for o in outputs]))
+    assert monitor.last.means[0] == pytest.approx(np.mean([o.confidence for o in outputs[-20:]]))
 
 
 def _detector(n: int, seed: int, boxes_per_frame: float) -> list:

@@ -27,6 +27,14 @@ def test_parts_round_trip_exactly():
     )
     for name in ("class_counts", "frame_mean", "null_sd", "drift", "warn", "null_scale"):
         np.testing.assert_array_equal(getattr(back, name), getattr(ref, name))
+    assert back.class_window == ref.class_window > ref.window
+
+
+def test_a_group_written_without_a_class_mix_window_judges_the_mix_over_the_window():
+    header, arrays = to_parts(output_reference())
+    del header["mix_window"]  # written before the class mix had its own window
+    back = from_parts(header, arrays)
+    assert back.mix_window == 0 and back.class_window == back.window
 
 
 def test_a_baseline_with_outputs_round_trips_and_one_without_hashes_as_before(tmp_path: Path):
@@ -54,6 +62,8 @@ def _write(path: Path, header: dict, arrays: dict) -> Path:
         (lambda h, a: h["outputs"].update(kind="segmentation"), "outputs.kind"),
         (lambda h, a: h["outputs"].update(uncertain_below=1.5), "uncertain_below"),
         (lambda h, a: h["outputs"].update(names=["out.class_mix"]), "outputs.names"),
+        (lambda h, a: h["outputs"].update(mix_window=3), "outputs.mix_window must be 0 or >= outputs.window"),
+        (lambda h, a: h["outputs"].update(mix_window=-1), "mix_window must be an integer"),
         (lambda h, a: a.update({"out.drift": np.array([np.nan, 1.0, 1.0])}), "non-finite"),
         (lambda h, a: a.update({"out.warn": np.array([9e9, 1.0, 1.0])}), "want 0 < warn <= drift"),
         (lambda h, a: a.update({"out.null_sd": np.zeros(3)}), "out.null_sd"),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from camdrift.agent.predictions.outputs import classification, detection
-from camdrift.calibration.calibrate.output_reference import MIN_WINDOWS, build_output_reference
+from camdrift.calibration.calibrate.output_reference import MIN_WINDOWS, build_output_reference, mix_window
 from camdrift.calibration.calibrate.thresholds import Budget
 from tests.agent.drift_fixtures import classifier_outputs
 
@@ -28,8 +28,25 @@ def test_a_shorter_reference_gets_wider_thresholds_not_narrower():
     short = build_output_reference(classifier_outputs(MIN_WINDOWS * 20, 1), budget=BUDGET)
     assert short.null_sd[0] > long.null_sd[0] * 0.9
     assert "x1." in short.notes[0]
-    widen = [float(n.split("(thresholds x")[1].split()[0]) for n in (short.notes[0], long.notes[0])]
+    widen = [float(n.split("(thresholds x")[1].split(",")[0]) for n in (short.notes[0], long.notes[0])]
     assert widen[0] > widen[1] >= 1.0
+
+
+def _runs(n: int, run: int, classes: int = 3) -> np.ndarray:
+    """(n, classes + 1) predicted-class counts of a belt whose product changes every ``run`` frames."""
+    label = (np.arange(n) // run) % classes
+    return np.eye(classes + 1, dtype=np.int64)[label]
+
+
+def test_the_class_mix_is_judged_over_more_frames_when_products_come_in_runs():
+    iid = np.eye(4, dtype=np.int64)[np.random.default_rng(3).integers(0, 3, 2000)]
+    assert mix_window(iid, 20) == 20  # independent frames: the pixel window's frames suffice
+    assert mix_window(_runs(2000, 1000), 20) == 200  # one long run: at most a tenth of the reference
+    assert 20 < mix_window(_runs(2000, 4), 20) < 200  # short runs: a few times the window
+    one_class = np.eye(4, dtype=np.int64)[np.zeros(2000, int)]
+    assert mix_window(one_class, 20) == 20
+    ref = build_output_reference(classifier_outputs(800, 1), budget=BUDGET)
+    assert ref.class_window == ref.mix_window > 20 and f"over {ref.class_window} frames" in ref.notes[0]
 
 
 def test_a_reference_below_the_minimum_is_refused_with_what_it_needs():
