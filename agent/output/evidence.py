@@ -246,6 +246,12 @@ class EvidenceSpool:
         model's outputs and the agent's ``context``; None if it alone exceeds the spool's cap. ``prefix`` starts
         the evidence id (``capture`` for an operator's capture)."""
         evidence_id = f"{prefix}-f{frame_index}-t{int(round(stream_time * 1000))}"
+        # flags between two offers share the frame index and stream time (a flag never moves the stream
+        # clock): each keeps its own folder, numbered in arrival order
+        base, k = evidence_id, 1
+        while (self.root / evidence_id).exists():
+            k += 1
+            evidence_id = f"{base}-{k}"
         flag = {**note._asdict(), "reason_kind": note.reason_kind}
 
         def write(d: Path) -> list[str]:

@@ -163,9 +163,12 @@ class FrameTap:
         want = self._seg.words[W_WANT]
         if want == self._served:
             return False
-        self._served = want
         out = None if outputs is None else model_outputs(outputs)
-        if not self._write(FRAME, frame, ts, (activations, out, None)):
+        written = self._write(FRAME, frame, ts, (activations, out, None))
+        # served only once nothing raised: a frame or outputs the app got wrong leave the agent's request open
+        # for the next offer, instead of an agent waiting on a frame that never comes
+        self._served = want
+        if not written:
             return False
         self.frames_copied += 1
         return True

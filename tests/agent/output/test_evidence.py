@@ -170,3 +170,25 @@ def test_a_damaged_manifest_line_is_named_and_its_capture_kept(tmp_path: Path, p
     ]
     EvidenceSpool(tmp_path)  # the start-up sweep: the folder the damaged line named is not deleted
     assert (tmp_path / "ep1-f1").is_dir()
+
+
+def test_flags_between_two_offers_each_keep_their_own_capture(tmp_path: Path, photo: np.ndarray) -> None:
+    # A burst of flags names the same last-offered frame at the same stream time: none may overwrite another.
+    spool = EvidenceSpool(tmp_path)
+    reasons = ["false_positive", "uncertain", "dust on the part"]
+    records = [
+        spool.capture_flag(
+            camera_id="cam1",
+            frame_index=41,
+            stream_time=8.2,
+            created_at=1.0 + i,
+            frame=photo,
+            note=flag_note(reason, frame_id=f"part-{i}"),
+        )
+        for i, reason in enumerate(reasons)
+    ]
+    ids = [r.evidence_id for r in records]
+    assert ids == ["flag-f41-t8200", "flag-f41-t8200-2", "flag-f41-t8200-3"]
+    assert [r.reason for r in spool.records()] == reasons
+    for r in records:
+        assert json.loads((tmp_path / r.evidence_id / "decision.json").read_text())["reason"] == r.reason

@@ -171,3 +171,16 @@ def test_a_group_the_app_user_is_not_in_is_refused_naming_it_and_the_fix(name):
     assert out.startswith("refused: ") and f"not in group {other.gr_name!r}" in out, out
     assert f"usermod -aG {other.gr_name}" in out
     assert not [p for p in os.listdir("/dev/shm") if p.startswith(f"camdrift-tap.{name}")]
+
+
+def test_an_offer_the_app_got_wrong_leaves_the_agents_request_open(name):
+    frame = np.full((8, 8), 5, np.uint8)
+    with FrameTap(name, pixel_format="gray8") as tap, TapReader(name) as reader:
+        assert reader.read(0.0) is None  # the agent asks for a frame
+        with pytest.raises(ValueError, match="probs"):
+            tap.offer(frame, ts=1.0, outputs={"probs": [np.nan, 1.0]})
+        with pytest.raises(TypeError, match="frame must be"):
+            tap.offer("not an image", ts=1.1)
+        assert tap.offer(frame, ts=1.2)  # the next good offer serves the same request at once
+        got = reader.read(0.05)
+        assert got is not None and got.stream_time == 1.2
