@@ -185,7 +185,9 @@ class OutputMonitor:
         valid = np.isfinite(v).sum(axis=0).astype(np.float64)
         stats = output_statistics(self.counts, np.nansum(v, axis=0), valid, self.size, self.ref)
         if self.filled < self.span:  # the class mix of fewer frames than its window: told, not scored
-            stats = stats._replace(scores=np.where(np.arange(stats.scores.size) == 0, 0.0, stats.scores))
+            scores = stats.scores.copy()
+            scores[0] = 0.0
+            stats = stats._replace(scores=scores)
         return stats
 
     def strength(self) -> float:

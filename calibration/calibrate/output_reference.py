@@ -206,9 +206,10 @@ def _sd_floors(frame_mean: np.ndarray, n: int, window: int, block: int) -> np.nd
 
 
 def _with_thresholds(
-    ref: OutputReference, chi: np.ndarray, budget: Budget, fit: tuple[int, float, float]
+    ref: OutputReference, chi: np.ndarray, budget: Budget, fit: tuple[int, float, np.ndarray]
 ) -> OutputReference:
-    """``ref`` with drift / warn thresholds from the bootstrap ``chi`` (n_rep, n) and the provenance note."""
+    """``ref`` with drift / warn thresholds from the bootstrap ``chi`` (n_rep, n) and the provenance note;
+    ``fit``: (block length, effective windows, (n,) each statistic's widening factor)."""
     block, n_eff, widen_each = fit
     m = len(ref.names)
     level = per_test_level(run_length(budget.budget_days, budget.fps), ref.window)
