@@ -164,10 +164,13 @@ class FrameTap:
         if want == self._served:
             return False
         out = None if outputs is None else model_outputs(outputs)
+        seg = self._seg
         written = self._write(FRAME, frame, ts, (activations, out, None))
         # served only once nothing raised: a frame or outputs the app got wrong leave the agent's request open
-        # for the next offer, instead of an agent waiting on a frame that never comes
-        self._served = want
+        # for the next offer, instead of an agent waiting on a frame that never comes. A segment grown inside
+        # the write starts with nothing served: the agent reattaches and asks it again.
+        if self._seg is seg:
+            self._served = want
         if not written:
             return False
         self.frames_copied += 1

@@ -48,6 +48,7 @@ def test_reader_killed_and_restarted_producer_unaffected(name):
                 tap.offer(pattern(k, (48, 64, 3)), ts=k)
                 k += 1
                 time.sleep(0.002)
+            assert select.select([reader_proc.stdout], [], [], 0)[0], "the reader got no 2 frames in 20 s"
             assert reader_proc.stdout.readline().strip() == "got 2"
             time.sleep(0.1)
             reader_proc.send_signal(signal.SIGKILL)
