@@ -398,7 +398,8 @@ def test_annotators_agreement_and_curation_hold_back_the_disputed_items(
     assert report["percent_agreement"] == pytest.approx((n - DISPUTED + DISPUTED / 3) / n)
     ana_ben = next(pair for pair in report["pairs"] if {pair["a"], pair["b"]} == {"ana", "ben"})
     assert ana_ben["cohen_kappa"]["value"] == pytest.approx(1.0)
-    cases = {c["item"]: c for c in report["boundary_cases"] if c["disagreement"] > 0}
+    cases = {c["item"]: c for c in report["disputed_items"]}
+    assert all(c["disagreement"] > 0 for c in cases.values())
     assert set(cases) == disputed
     for item in disputed:
         assert set(cases[item]["labels"]) == {"ana", "ben", "cy"}

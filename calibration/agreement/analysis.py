@@ -43,7 +43,7 @@ class _Parts(NamedTuple):
     n_single: int
     n_pairable: int
     percent: float
-    boundary_cases: tuple[BoundaryCase, ...]
+    disputed: tuple[BoundaryCase, ...]
     fleiss: Fleiss | None = None
     krippendorff: Agreement | None = None
     pairs: tuple[PairAgreement, ...] = ()
@@ -52,14 +52,14 @@ class _Parts(NamedTuple):
     detection_classes: tuple[DetectionClass, ...] = ()
 
 
-def _ranked_cases(disagreement: np.ndarray, n_labels: np.ndarray, top: int) -> list[int]:
+def _ranked_cases(disagreement: np.ndarray, n_labels: np.ndarray) -> list[int]:
     """Indices of items with disagreement > 0: most disagreement first, then most labels, then input order."""
     idx = np.nonzero(disagreement > 0)[0]
     order = np.lexsort((idx, -n_labels[idx], -disagreement[idx]))
-    return [int(i) for i in idx[order][:top]]
+    return [int(i) for i in idx[order]]
 
 
-def _classification(labels: LabelSet, top: int) -> _Parts:
+def _classification(labels: LabelSet) -> _Parts:
     codes = labels.codes()
     k = len(labels.categories)
     counts = label_counts(codes, k)
@@ -82,7 +82,7 @@ def _classification(labels: LabelSet, top: int) -> _Parts:
         for c, name in enumerate(labels.categories)
     )
     cases = []
-    for i in _ranked_cases(np.where(pairable, 1.0 - p_i, 0.0), n_per_item, top):
+    for i in _ranked_cases(np.where(pairable, 1.0 - p_i, 0.0), n_per_item):
         said = tuple(
             (a, labels.categories[codes[i, j]]) for j, a in enumerate(labels.annotators) if codes[i, j] >= 0
         )
@@ -92,7 +92,7 @@ def _classification(labels: LabelSet, top: int) -> _Parts:
         n_single=int((n_per_item == 1).sum()),
         n_pairable=int(pairable.sum()),
         percent=float(p_i[pairable].mean()) if pairable.any() else float("nan"),
-        boundary_cases=tuple(cases),
+        disputed=tuple(cases),
         fleiss=fleiss if len(labels.annotators) >= 3 else None,
         krippendorff=krippendorff_alpha(codes, k),
         pairs=tuple(pairs),
@@ -100,7 +100,7 @@ def _classification(labels: LabelSet, top: int) -> _Parts:
     )
 
 
-def _detection(labels: LabelSet, iou_threshold: float, top: int) -> _Parts:
+def _detection(labels: LabelSet, iou_threshold: float) -> _Parts:
     k = len(labels.categories)
     cat = {c: i for i, c in enumerate(labels.categories)}
     drawn: dict[tuple[str, str], list] = defaultdict(list)
@@ -146,7 +146,7 @@ def _detection(labels: LabelSet, iou_threshold: float, top: int) -> _Parts:
             )
         )
     cases = []
-    for t in _ranked_cases(disagreement, n_labels, top):
+    for t in _ranked_cases(disagreement, n_labels):
         item = labels.items[t]
         said = []
         for a in ann:
@@ -163,7 +163,7 @@ def _detection(labels: LabelSet, iou_threshold: float, top: int) -> _Parts:
         n_pairable=int((n_labels >= 2).sum()),
         # Detection "percent agreement": share of drawn boxes that the other annotator also drew, same class.
         percent=2.0 * pooled.same_class / n_drawn if n_drawn else float("nan"),
-        boundary_cases=tuple(cases),
+        disputed=tuple(cases),
         detection_pairs=pairs,
         detection_classes=tuple(classes),
     )
@@ -184,7 +184,8 @@ def analyse(
 ) -> AgreementReport:
     """Every agreement statistic for ``labels``.
 
-    iou_threshold: detection boxes match at IoU >= this (0, 1]. top: boundary cases kept.
+    iou_threshold: detection boxes match at IoU >= this (0, 1]. top: boundary cases shown (every disputed item
+    is kept in ``report.disputed``).
     by_time: also compute windows of ``window`` items with drift flags (classification labels only; see
     timeline.py for z_threshold, min_drop, min_items). rules: the team's boundary rules, evaluated into
     ``report.boundary`` (see boundary.py). Raises ValueError for settings out of range or
@@ -195,9 +196,9 @@ def analyse(
     if not 0.0 < iou_threshold <= 1.0:
         raise ValueError(f"IoU threshold must be in (0, 1], got {iou_threshold}")
     if labels.kind == "classification":
-        parts = _classification(labels, top)
+        parts = _classification(labels)
     else:
-        parts = _detection(labels, iou_threshold, top)
+        parts = _detection(labels, iou_threshold)
     windows, flags = (), []
     if by_time:
         if labels.kind != "classification":
@@ -240,7 +241,8 @@ def analyse(
         classes=parts.classes,
         detection_pairs=parts.detection_pairs,
         detection_classes=parts.detection_classes,
-        boundary_cases=parts.boundary_cases,
+        disputed=parts.disputed,
+        top=top,
         windows=windows,
         flags=tuple(flags),
         iou_threshold=iou_threshold,

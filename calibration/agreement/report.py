@@ -1,7 +1,9 @@
 """The agreement report: typed records and their one JSON serialisation (the terminal summary: summary.py).
 
 JSON (schema ``camdrift.agreement/1``): NaN becomes ``null`` and every statistic that can be undefined carries
-a ``reason`` next to it (empty when defined). Times are ISO-8601 UTC strings.
+a ``reason`` next to it (empty when defined). Times are ISO-8601 UTC strings. ``boundary_cases`` are the
+``--top`` most disputed items, for reading; ``disputed_items`` every item with disagreement > 0, in the same
+order and form, for ``camdrift evidence curate`` to hold back.
 """
 
 from __future__ import annotations
@@ -98,6 +100,8 @@ class AgreementReport:
     statistic); percent: mean per-item pairwise agreement over the n_pairable items with >= 2 labels.
     fleiss is None with fewer than three annotators; krippendorff is None for detection labels.
     windows / flags are empty unless run with ``by_time``; boundary is None unless run with rules.
+    disputed: every item annotators disagree on (disagreement > 0), most disputed first: what curation must
+    hold back, however many; ``boundary_cases`` are its first ``top``.
     """
 
     kind: Literal["classification", "detection"]
@@ -115,12 +119,18 @@ class AgreementReport:
     classes: tuple[ClassAgreement, ...]
     detection_pairs: tuple[DetectionPair, ...]
     detection_classes: tuple[DetectionClass, ...]
-    boundary_cases: tuple[BoundaryCase, ...]
+    disputed: tuple[BoundaryCase, ...]
     windows: tuple[Window, ...]
     flags: tuple[AnnotatorFlag, ...]
     iou_threshold: float
     window: int
+    top: int = 20
     boundary: BoundaryReport | None = None
+
+    @property
+    def boundary_cases(self) -> tuple[BoundaryCase, ...]:
+        """The ``top`` most disputed items, for people to read."""
+        return self.disputed[: self.top]
 
 
 def _num(x: float | int | np.number) -> float | int | None:
@@ -256,6 +266,10 @@ def _flag(f: AnnotatorFlag) -> dict:
     }
 
 
+def _case(b: BoundaryCase) -> dict:
+    return {"item": b.item, "disagreement": _num(b.disagreement), "labels": dict(b.labels)}
+
+
 def to_json(report: AgreementReport) -> dict:
     """The report as JSON-ready plain data (the only serialisation point)."""
     out: dict = {
@@ -275,10 +289,8 @@ def to_json(report: AgreementReport) -> dict:
         out.update(_classification(report))
     else:
         out["detection"] = _detection(report)
-    out["boundary_cases"] = [
-        {"item": b.item, "disagreement": _num(b.disagreement), "labels": dict(b.labels)}
-        for b in report.boundary_cases
-    ]
+    out["boundary_cases"] = [_case(b) for b in report.boundary_cases]
+    out["disputed_items"] = [_case(b) for b in report.disputed]
     if report.boundary is not None:
         out["boundary"] = boundary_json(report.boundary)
     if report.windows:

@@ -3,7 +3,7 @@
 Candidates are every exported image of the chosen captures: flagged frames (production failures) and the frames
 of drift-episode captures. The rule, exactly:
 
-1. Held back: an item that ``camdrift agreement`` lists among its ``boundary_cases`` (annotators disagree;
+1. Held back: an item that ``camdrift agreement`` lists among its ``disputed_items`` (annotators disagree;
    matched on the export name ``<evidence_id>__<frame stem>.jpg``, or its base name) goes to ``adjudicate``,
    never to ``items``, and counts towards no cap.
 2. Strata: each other item falls in the stratum (source, group, class): source ``flag`` or ``episode``; group
@@ -62,7 +62,10 @@ def _episode(item: ExportItem) -> str:
 
 
 def read_disagreements(path: Path) -> dict[str, Disagreement]:
-    """The boundary cases of an agreement report (``camdrift agreement --out``), by item base name."""
+    """Every disputed item of an agreement report (``camdrift agreement --out``), by item base name.
+
+    Read from ``disputed_items``, never from ``boundary_cases``: those are cut at ``--top``, and a disputed
+    item left out of them would go to training. A report without ``disputed_items`` is refused."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -71,13 +74,18 @@ def read_disagreements(path: Path) -> dict[str, Disagreement]:
         raise ExportError(f"agreement report {path}: cannot read: {exc}") from None
     if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith("camdrift.agreement/"):
         raise ExportError(f"agreement report {path}: not a camdrift agreement report (no 'schema')")
-    cases = doc.get("boundary_cases", [])
+    if "disputed_items" not in doc:
+        raise ExportError(
+            f"agreement report {path} lists no 'disputed_items' (an older camdrift wrote it; its boundary_cases "
+            "stop at --top): run camdrift agreement --out again"
+        )
+    cases = doc["disputed_items"]
     if not isinstance(cases, list):
-        raise ExportError(f"agreement report {path}: 'boundary_cases' must be a list")
+        raise ExportError(f"agreement report {path}: 'disputed_items' must be a list")
     out = {}
     for i, case in enumerate(cases):
         if not isinstance(case, dict) or not isinstance(case.get("item"), str):
-            raise ExportError(f"agreement report {path}: boundary_cases[{i}] has no 'item'")
+            raise ExportError(f"agreement report {path}: disputed_items[{i}] has no 'item'")
         score = case.get("disagreement")
         score = float(score) if isinstance(score, int | float) else 1.0
         labels = case.get("labels") if isinstance(case.get("labels"), dict) else {}

@@ -73,6 +73,20 @@ def test_boundary_cases_are_the_most_disputed_items(team_csv):
     assert {a for a, _ in worst.labels} == {f"tech{a}" for a in range(4) if codes[i, a] >= 0}
 
 
+def test_every_disputed_item_is_kept_beyond_the_boundary_cases_shown(team_csv):
+    path, codes = team_csv
+    report = analyse(load_labels([path]), top=5)
+    labelled = codes >= 0
+    disputed_rows = [
+        i for i in range(len(codes)) if labelled[i].sum() >= 2 and len(set(codes[i][labelled[i]])) > 1
+    ]
+    assert len(disputed_rows) > 5 and len(report.disputed) == len(disputed_rows)
+    assert report.disputed[:5] == report.boundary_cases
+    doc = to_json(report)
+    assert [c["item"] for c in doc["disputed_items"]] == [b.item for b in report.disputed]
+    assert len(doc["boundary_cases"]) == 5
+
+
 def test_json_has_null_and_a_reason_for_undefined_kappa(tmp_path):
     p = tmp_path / "one_class.csv"
     p.write_text("item,annotator,label\n" + "".join(f"i{i},{a},ok\n" for i in range(5) for a in "xyz"))

@@ -62,7 +62,7 @@ def test_disputed_items_are_held_back_and_count_towards_no_cap(items: list) -> N
     assert result.balance[("episode", "defocus", "dent")] == (1, 1)
 
 
-def _agreement_report(tmp_path: Path) -> Path:
+def _agreement_report(tmp_path: Path, *flags: str) -> Path:
     """A real ``camdrift agreement --out`` report: two annotators who disagree on FOCUS_0 and CORRECTED."""
     rows = ["item,annotator,label"]
     for item, ana, ben in [
@@ -73,7 +73,9 @@ def _agreement_report(tmp_path: Path) -> Path:
     ]:
         rows += [f"{item},ana,{ana}", f"{item},ben,{ben}"]
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
-    assert main(["agreement", str(tmp_path / "labels.csv"), "--out", str(tmp_path / "report.json")]) == 0
+    assert (
+        main(["agreement", str(tmp_path / "labels.csv"), "--out", str(tmp_path / "report.json"), *flags]) == 0
+    )
     return tmp_path / "report.json"
 
 
@@ -111,3 +113,23 @@ def test_a_report_that_is_not_an_agreement_report_is_named(tmp_path: Path) -> No
         read_disagreements(tmp_path / "r.json")
     with pytest.raises(ExportError, match="agreement report .*missing.json does not exist"):
         read_disagreements(tmp_path / "missing.json")
+
+
+def test_every_disputed_item_is_held_back_however_few_boundary_cases_the_report_shows(
+    items: list, tmp_path: Path
+) -> None:
+    report = _agreement_report(tmp_path, "--top", "1")
+    assert len(json.loads(report.read_text())["boundary_cases"]) == 1
+    disputed = read_disagreements(report)
+    assert set(disputed) == {FOCUS_0, CORRECTED}
+    assert {it.item for it, _ in curate(items, disputed).held} == {FOCUS_0, CORRECTED}
+
+
+def test_a_report_without_disputed_items_is_refused_not_read_from_its_cut_boundary_cases(
+    tmp_path: Path,
+) -> None:
+    doc = json.loads(_agreement_report(tmp_path).read_text())
+    del doc["disputed_items"]
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    with pytest.raises(ExportError, match="old.json lists no 'disputed_items'.* run camdrift agreement"):
+        read_disagreements(tmp_path / "old.json")
