@@ -166,15 +166,12 @@ class FrameTap:
         out = None if outputs is None else model_outputs(outputs)
         seg = self._seg
         written = self._write(FRAME, frame, ts, (activations, out, None))
-        # served only once nothing raised: a frame or outputs the app got wrong leave the agent's request open
-        # for the next offer, instead of an agent waiting on a frame that never comes. A segment grown inside
-        # the write starts with nothing served: the agent reattaches and asks it again.
+        # served once nothing raised (a wrong frame leaves the agent's request open for the next offer), and
+        # not on a segment the write grew: nothing is served there until the agent, reattached, asks it
         if self._seg is seg:
             self._served = want
-        if not written:
-            return False
-        self.frames_copied += 1
-        return True
+        self.frames_copied += written
+        return written
 
     def flag(
         self,
