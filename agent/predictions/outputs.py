@@ -19,6 +19,8 @@ import numpy as np
 
 MAX_CLASSES = 4096
 MAX_DETECTIONS = 4096
+MAX_COORD = float(1 << 16)  # px: no frame is wider (the baseline's own bound on sizes)
+KEYS = frozenset({"probs", "label", "confidence", "boxes", "classes", "scores"})
 KIND_NONE, KIND_PROBS, KIND_LABEL, KIND_DETECTIONS = 0, 1, 2, 3  # the tap's outputs-kind word
 
 
@@ -92,8 +94,8 @@ def detection(boxes: np.ndarray, classes: np.ndarray, scores: np.ndarray) -> Mod
         raise ValueError(f"outputs.boxes: at most {MAX_DETECTIONS} detections per frame, got {n}")
     if c.size != n or s.size != n:
         raise ValueError(f"outputs: {n} boxes but {c.size} classes and {s.size} scores")
-    if n and (not np.all(np.isfinite(b)) or b[:, 2:].min() < 0):
-        raise ValueError("outputs.boxes must be finite x, y, w, h with w, h >= 0")
+    if n and (not np.all(np.isfinite(b)) or b[:, 2:].min() < 0 or np.abs(b).max() > MAX_COORD):
+        raise ValueError(f"outputs.boxes must be x, y, w, h pixels within +-{MAX_COORD:.0f}, with w, h >= 0")
     if n and (not np.all(np.isfinite(s)) or s.min() < 0 or s.max() > 1):
         raise ValueError("outputs.scores must be in [0, 1]")
     if n and (
@@ -108,10 +110,13 @@ def detection(boxes: np.ndarray, classes: np.ndarray, scores: np.ndarray) -> Mod
 def _numbers(value: object, name: str) -> np.ndarray:
     """``value`` as a float64 array; ValueError naming ``name`` for anything that is not numbers, or more than
     16 * :data:`MAX_DETECTIONS` of them."""
-    if isinstance(value, str | bytes) or (isinstance(value, np.ndarray) and value.dtype.kind not in "biuf"):
+    if isinstance(value, str | bytes | bool):
         raise ValueError(f"{name} must be numbers, got {type(value).__name__}")
     try:
-        a = np.asarray(value, dtype=np.float64)
+        a = np.asarray(value)
+        if a.dtype.kind not in "iufO":  # True/False, text: not probabilities, scores or pixels
+            raise ValueError
+        a = a.astype(np.float64, copy=False)
     except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} must be numbers (a list or an array), got {str(value)[:40]!r}") from None
     if a.size > 16 * max(MAX_DETECTIONS, MAX_CLASSES):  # far beyond any frame: refused before the copy
@@ -134,6 +139,9 @@ def model_outputs(value: object) -> ModelOutputs:
         return classification(label=value.label, confidence=value.confidence)
     if not isinstance(value, Mapping):
         raise ValueError(f"outputs must be a ModelOutputs or a mapping, got {type(value).__name__}")
+    unknown = sorted(str(k)[:40] for k in value if k not in KEYS)
+    if unknown:  # a misspelt key would otherwise be dropped in silence ("score" for "scores")
+        raise ValueError(f"outputs: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(KEYS))})")
     if "boxes" in value:
         return detection(value["boxes"], value.get("classes", ()), value.get("scores", ()))
     return classification(value.get("probs"), label=value.get("label"), confidence=value.get("confidence"))

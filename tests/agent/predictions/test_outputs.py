@@ -50,6 +50,13 @@ def test_probabilities_give_the_predicted_class_and_its_confidence():
             r"\(N, 4\) x, y, w, h in pixels, got shape",
         ),
         ({"boxes": [[1, 2, 3, 4]], "classes": ["dent"], "scores": [0.5]}, "outputs.classes must be numbers"),
+        ({"probs": [True, False]}, "outputs.probs must be numbers"),
+        ({"probs": ["0.5", "0.5"]}, "outputs.probs must be numbers"),
+        ({"label": 1, "confidence": True}, "outputs.confidence must be numbers"),
+        ({"boxes": [[0, 0, 1, 1]], "classes": [0], "scores": [True]}, "outputs.scores must be numbers"),
+        ({"boxes": [[1e30, 0, 1, 1]], "classes": [0], "scores": [0.5]}, r"within \+-65536"),
+        ({"boxes": [[0, 0, 1, 1]], "classes": [0], "score": [0.5]}, "unknown key.*score .*known:.*scores"),
+        ({"prob": [0.5, 0.5]}, "unknown key.*prob "),
     ],
 )
 def test_wrong_outputs_name_their_field(value, culprit):
