@@ -61,7 +61,8 @@ def parse_since(text: str, now: float) -> float:
 def spool_records(root: Path) -> list[EvidenceRecord]:
     """The captures of the spool at ``root`` whose folder exists, oldest first (an empty spool: [])."""
     if not root.is_dir():
-        raise ExportError(f"evidence spool {root} does not exist")
+        what = "is a file, not a spool folder" if root.exists() else "does not exist"
+        raise ExportError(f"evidence spool {root} {what}")
     path = root / MANIFEST
     if not path.is_file():
         return []

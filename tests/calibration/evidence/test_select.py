@@ -56,6 +56,9 @@ def test_reading_a_spool_deletes_nothing_and_a_missing_one_is_named(classifier: 
     assert len(spool_records(spool)) == 8 and (spool / "being-written").is_dir()
     with pytest.raises(ExportError, match="evidence spool .*nope does not exist"):
         spool_records(tmp_path / "nope")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ExportError, match="evidence spool .*afile is a file, not a spool folder"):
+        spool_records(tmp_path / "afile")
     (tmp_path / "empty").mkdir()
     assert spool_records(tmp_path / "empty") == []
 
