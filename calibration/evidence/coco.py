@@ -14,8 +14,9 @@
     ``segmentation``, ``area`` 0, the predicted class as ``category_id``, its confidence as ``score``,
     ``attributes.target`` ``"image"``. This is the convention ``camdrift agreement`` reads COCO labels with (an
     annotation without ``bbox`` labels its whole image).
-- ``categories``: every class name the model knows or uses (``class_<i>`` when the spool has no names), ids
-  from 1 in order of first appearance; an operator's corrected label is not a category, it stays on the image.
+- ``categories``: every class name the model knows or uses (``class_<i>`` when the spool has no names), then
+  every operator's corrected label and app prediction name the model does not know (an annotator labels with
+  them), ids from 1 in order of first appearance; the corrected label also stays on its image.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from camdrift.calibration.evidence.items import ExportItem, category_names, iso_time, write_json
+from camdrift.calibration.evidence.items import ExportItem, iso_time, label_names, write_json
 
 ANNOTATIONS = "annotations.json"
 
@@ -69,7 +70,7 @@ def _annotations(item: ExportItem, image_id: int, cat: dict[str, int], next_id: 
 
 def coco_document(items: Sequence[ExportItem], created_at: float) -> dict[str, Any]:
     """The COCO document of ``items`` (``created_at``: Unix seconds of the export)."""
-    names = category_names(items)
+    names = label_names(items)
     cat = {name: i for i, name in enumerate(names, 1)}
     images, annotations = [], []
     for image_id, it in enumerate(items, 1):

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from camdrift.agent.files import atomic_write_bytes
-from camdrift.calibration.evidence.items import ExportItem, category_names, iso_time
+from camdrift.calibration.evidence.items import ExportItem, iso_time, label_names
 
 ANNOTATIONS = "annotations.xml"
 SCORE = "score"
@@ -100,7 +100,7 @@ def cvat_document(items: Sequence[ExportItem], created_at: float) -> ET.Element:
     """The ``<annotations>`` element of ``items`` (``created_at``: Unix seconds of the export)."""
     root = ET.Element("annotations")
     _text(root, "version", "1.1")
-    _meta(root, category_names(items), len(items), created_at)
+    _meta(root, label_names(items), len(items), created_at)
     for image_id, it in enumerate(sorted(items, key=lambda i: i.item)):
         image = ET.SubElement(
             root, "image", id=str(image_id), name=it.item, width=str(it.width), height=str(it.height)

@@ -249,6 +249,12 @@ def category_names(items: Sequence[ExportItem], extra: Iterable[str] = ()) -> li
     return list(names)
 
 
+def label_names(items: Sequence[ExportItem]) -> list[str]:
+    """The labels an annotator may need: :func:`category_names`, then the operators' corrected labels and the
+    app's prediction names (a corrected label the model does not know is still a label to draw)."""
+    return category_names(items, [label for it in items for label in (it.corrected, it.prediction)])
+
+
 def copy_images(items: Sequence[ExportItem], folder: Path) -> Path:
     """Copies each item's JPEG to ``folder/<item>``; returns ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from camdrift.agent.files import atomic_write_bytes
-from camdrift.calibration.evidence.items import ExportItem, category_names, write_json
+from camdrift.calibration.evidence.items import ExportItem, label_names, write_json
 
 TASKS = "tasks.json"
 CONFIG = "label_config.xml"
@@ -96,15 +96,14 @@ def label_config(items: Sequence[ExportItem]) -> str:
     view = ET.Element("View")
     ET.SubElement(view, "Image", name=TO_NAME, value="$image")
     kinds = {it.outputs.kind for it in items if it.outputs is not None}
-    extra = [label for it in items for label in (it.corrected, it.prediction)]
-    names = category_names(items, extra)
+    names = label_names(items)
     if "classification" in kinds or (not kinds and names):
         choices = ET.SubElement(view, "Choices", name=CHOICES, toName=TO_NAME, choice="single")
         for name in names:
             ET.SubElement(choices, "Choice", value=name)
     if "detection" in kinds:
         rect = ET.SubElement(view, "RectangleLabels", name=RECTANGLES, toName=TO_NAME)
-        for name in category_names(items):
+        for name in names:
             ET.SubElement(rect, "Label", value=name)
     if not kinds and not names:
         ET.SubElement(view, "TextArea", name=CHOICES, toName=TO_NAME, placeholder="label")

@@ -110,3 +110,14 @@ def detector_spool(root: Path) -> Path:
     episode(spool, [a, b], "ep-glare", "glare", 0.0, [boxes, none], class_names=("scratch", "dent"))
     flag(spool, c, "false_negative", 100.0, detection([[5, 5, 30, 30]], [2], [0.5]), class_names=())
     return root
+
+
+def unknown_label_spool(root: Path) -> Path:
+    """Operators' corrections to labels the model does not know: ``crack`` on a classifier's flag, ``chip`` on
+    a detector's."""
+    a, b, _ = photos()
+    spool = EvidenceSpool(root, min_interval_s=0)
+    flag(spool, a, "operator_corrected", 10.0, probs(1), prediction="scratch", corrected="crack")
+    boxes = detection([[5, 5, 30, 30]], [0], [0.7])
+    flag(spool, b, "operator_corrected", 20.0, boxes, corrected="chip", class_names=("scratch", "dent"))
+    return root

@@ -13,7 +13,7 @@ from camdrift.calibration.agreement import load_labels
 from camdrift.calibration.evidence.coco import write_coco
 from camdrift.calibration.evidence.items import IMAGES, copy_images, read_items
 from camdrift.calibration.evidence.select import spool_records
-from tests.calibration.evidence.spools import T0
+from tests.calibration.evidence.spools import T0, unknown_label_spool
 
 
 def _export(spool: Path, out: Path) -> tuple[list, Path]:
@@ -100,3 +100,9 @@ def test_camdrift_agreement_reads_the_export_with_the_exported_names_as_items(
         i["file_name"] for i in doc["images"] for a in doc["annotations"] if a["image_id"] == i["id"]
     }
     assert set(labels.items) >= annotated and "ep-focus-f36000__frame_00.jpg" in labels.items
+
+
+def test_a_corrected_label_the_model_does_not_know_is_a_category(tmp_path: Path) -> None:
+    _, path = _export(unknown_label_spool(tmp_path / "spool"), tmp_path / "out")
+    names = [c["name"] for c in COCO(str(path)).dataset["categories"]]
+    assert {"crack", "chip"} <= set(names) and len(names) == len(set(names))

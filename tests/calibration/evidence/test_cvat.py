@@ -12,7 +12,7 @@ import pytest
 from camdrift.calibration.evidence.cvat import write_cvat
 from camdrift.calibration.evidence.items import IMAGES, copy_images, read_items
 from camdrift.calibration.evidence.select import spool_records
-from tests.calibration.evidence.spools import T0
+from tests.calibration.evidence.spools import T0, unknown_label_spool
 
 # The documented structure: element -> (its allowed children, its allowed attributes, the required ones).
 _SHAPE = {"label", "source", "occluded", "z_order"}
@@ -123,3 +123,10 @@ def test_the_checker_refuses_what_cvat_does_not_document(detector: Path, tmp_pat
     root.find("image/box").append(ET.Element("note"))
     with pytest.raises(AssertionError):
         check_documented(root)
+
+
+def test_a_corrected_label_the_model_does_not_know_is_declared(tmp_path: Path) -> None:
+    _, root = _export(unknown_label_spool(tmp_path / "spool"), tmp_path / "out")
+    check_documented(root)
+    declared = [lab.findtext("name") for lab in root.iterfind("meta/task/labels/label")]
+    assert {"crack", "chip"} <= set(declared) and len(declared) == len(set(declared))

@@ -16,6 +16,7 @@ from camdrift.calibration.agreement import load_labels
 from camdrift.calibration.evidence.items import IMAGES, copy_images, read_items
 from camdrift.calibration.evidence.label_studio import write_label_studio
 from camdrift.calibration.evidence.select import spool_records
+from tests.calibration.evidence.spools import unknown_label_spool
 
 _PERCENT = {"type": "number", "minimum": 0, "maximum": 100}
 _COMMON = {
@@ -184,3 +185,9 @@ def test_camdrift_agreement_reads_the_tasks_back_by_exported_name(detector: Path
     (tmp_path / "export.json").write_text(json.dumps(tasks))
     labels = load_labels([tmp_path / "export.json"], fmt="label-studio")
     assert set(labels.items) == {t["data"]["item"] for t in tasks}
+
+
+def test_a_corrected_label_the_model_does_not_know_is_a_choice_and_a_box_label(tmp_path: Path) -> None:
+    _, _, config = _export(unknown_label_spool(tmp_path / "spool"), tmp_path / "out")
+    for tag, _, values in _controls(config).values():
+        assert {"crack", "chip"} <= values, tag
