@@ -178,8 +178,9 @@ def source_settings(args: argparse.Namespace, *, need_source: bool = True) -> So
 
 
 def make_source(uri: str, pixel_format: str) -> FrameSource:
+    """The source a tool reads (a tap's flagged frames are left to the agent that may run beside it)."""
     try:
-        return open_source(uri, pixel_format=pixel_format)
+        return open_source(uri, pixel_format=pixel_format, take_flags=False)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

@@ -80,11 +80,12 @@ def _size(uri: str, key: str, value: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def open_source(uri: str, *, pixel_format: str = "bgr8") -> FrameSource:
+def open_source(uri: str, *, pixel_format: str = "bgr8", take_flags: bool = True) -> FrameSource:
     """The (not yet opened) source named by ``uri``; wrap it in a ``ReopeningSource`` to run it.
 
     pixel_format: the format frames must arrive in. Tap frames are checked against it (the producer declares
     its own); OpenCV sources convert to it (bgr8, rgb8 or gray8; folders also gray16 from 16-bit files).
+    take_flags: a tap source takes the app's flagged frames (False for a tool beside the agent: TapReader).
     Raises ValueError naming the wrong part of ``uri``.
     """
     if not isinstance(uri, str) or not uri.strip():
@@ -100,7 +101,7 @@ def open_source(uri: str, *, pixel_format: str = "bgr8") -> FrameSource:
         except ValueError as exc:
             raise ValueError(f"source URI {uri!r}: {exc}") from None
         check_pid = _flag(uri, "check_pid", params.get("check_pid", "1"))
-        return TapReader(name, pixel_format=pixel_format, check_pid=check_pid)
+        return TapReader(name, pixel_format=pixel_format, check_pid=check_pid, take_flags=take_flags)
     if scheme in ("rtsp://", "rtsps://", "http://", "https://"):
         if not rest or rest.startswith("/"):
             raise ValueError(f"source URI {uri!r}: no host after {scheme}")

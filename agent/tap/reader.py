@@ -73,6 +73,9 @@ class TapReader:
         None accepts the producer's declared format.
     check_pid: treat a segment whose producer pid no longer exists as broken (off across pid namespaces).
     poll: seconds between looks at the segment while a requested frame is awaited (else up to ``IDLE_POLL``).
+    take_flags: take the flagged frames (the agent). A technician's tool reading the same tap beside the agent
+        (calibrate, verify) passes False: a flag is taken once, and taken by the tool it would never reach the
+        agent's evidence.
     request_interval: least wall-clock seconds between two frame requests (0: ask again as soon as a frame is
         taken). Each request makes the app copy one frame, so the agent sets this to ``1 / sampler.fps``
         (:meth:`set_request_interval`) rather than asking for frames its sampler would drop. Flagged frames
@@ -92,8 +95,10 @@ class TapReader:
         check_pid: bool = True,
         poll: float = 0.002,
         request_interval: float = 0.0,
+        take_flags: bool = True,
     ) -> None:
         self.name = name
+        self.take_flags = take_flags
         self.path = segment_path(name, directory)
         if pixel_format is not None and pixel_format not in PIXEL_FORMATS:
             raise ValueError(f"pixel_format must be one of {', '.join(PIXEL_FORMATS)}, got {pixel_format!r}")
@@ -210,7 +215,7 @@ class TapReader:
             flag_base = SLOT_WORDS[FLAG]
             taken = w[W_FLAG_TAKEN]
             flags = w[flag_base + S_COUNT]
-            if flags != taken:
+            if flags != taken and self.take_flags:
                 settled, frame = self._copy(FLAG)
                 if settled:
                     self.flags_overwritten += max(0, flags - taken - 1)

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from camdrift.agent.tap import TapReader
 from camdrift.calibration.options import (
     UsageError,
     add_source_arguments,
     check_output,
+    make_source,
     parse_duration,
     parse_roi,
     positive_int,
@@ -83,3 +85,8 @@ def test_unusable_outputs_and_baselines_are_refused_naming_the_file(tmp_path: Pa
     bad.write_text("not a baseline")
     with pytest.raises(UsageError, match="--baseline: refused: .*not a readable baseline file"):
         read_baseline(str(bad))
+
+
+def test_a_tools_tap_source_leaves_the_app_flags_to_the_agent() -> None:
+    source = make_source("shm:line1", "bgr8")
+    assert isinstance(source, TapReader) and not source.take_flags

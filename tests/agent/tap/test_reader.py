@@ -250,3 +250,15 @@ def test_a_re_created_segment_is_attached_within_a_second(name):
         assert frame is not None and time.monotonic() - created < 1.0
         assert [e.kind for e in source.drain_events()] == ["source.lost", "source.restored"]
     source.close()
+
+
+def test_a_tool_beside_the_agent_leaves_the_flags_to_it(name):
+    with FrameTap(name, pixel_format="gray8") as tap, TapReader(name, take_flags=False) as tool:
+        tap.flag(np.ones((4, 4), np.uint8), "false_positive", ts=1.0)
+        assert tool.read(0.0) is None  # the tool asks for a frame, and does not take the flag
+        assert tap.offer(np.zeros((4, 4), np.uint8), ts=2.0)
+        got = tool.read(0.05)
+        assert got is not None and got.flag is None and tool.flags_read == 0
+        with TapReader(name) as agent:
+            flagged = agent.read(0.05)
+        assert flagged is not None and flagged.flag.reason == "false_positive" and flagged.stream_time == 1.0
