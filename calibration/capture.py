@@ -208,6 +208,7 @@ def capture(
     progress: Progress | None = None,
     check: Callable[[str, tuple[int, int]], None] | None = None,
     on_frame: Callable[[Frame], None] | None = None,
+    check_outputs: Callable[[ModelOutputs], None] | None = None,
 ) -> Capture:
     """Read ``frames`` ANALYSED frames (after sampling at ``max_fps``), or analysed frames covering ``duration`` s
     of stream time (:func:`covered_time`), from ``source`` (opened and closed here). A source that ends first
@@ -216,7 +217,8 @@ def capture(
     Raises :class:`CaptureError` naming the source when it cannot be opened, fails, stalls for ``stall_timeout``
     s, or when the first frame does not fit the kernel parameters (e.g. an ROI outside the frame) or
     ``check(pixel_format, (w, h))`` (raising ValueError naming the mismatch, e.g. ``Baseline.check_frames``).
-    ``on_frame(frame)`` sees every captured frame, in order (e.g. to run a vision model on it). Frames the app
+    ``on_frame(frame)`` sees every captured frame, in order (e.g. to run a vision model on it);
+    ``check_outputs(outputs)`` the model outputs each carries (its ValueError: CaptureError). Frames the app
     flagged (``FrameTap.flag``) are skipped and counted as ``flagged``: a known failure is not reference, and
     the tap hands it over out of the stream's order.
     """
@@ -250,6 +252,11 @@ def capture(
             taken.offered(frame)
             if not sampler.offer(frame.stream_time) or not taken.add(frame):
                 continue
+            if check_outputs is not None and frame.outputs is not None:
+                try:
+                    check_outputs(frame.outputs)
+                except ValueError as exc:
+                    raise CaptureError(f"source {name}: {exc}") from None
             if on_frame is not None:
                 on_frame(frame)
             if progress is not None:

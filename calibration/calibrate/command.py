@@ -203,6 +203,7 @@ def _run(args: argparse.Namespace) -> int:
         max_fps=s.max_fps,
         progress=None if args.quiet else Progress(total, unit),
         on_frame=None if plan is None else plan.on_frame,
+        check_outputs=outputs.check,
     )
     frames, keep, findings = _gate(args, cap, kernel, s.max_fps)
     errors = [f for f in findings if f.level == "error"]

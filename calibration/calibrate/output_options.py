@@ -48,6 +48,20 @@ class OutputPlan:
         self.class_names = class_names
         self.uncertain_below = uncertain_below
 
+    def check(self, outputs: ModelOutputs) -> None:
+        """Checks one captured frame's outputs against ``--class-names`` as they arrive, so a wrong list stops
+        the capture at its first frame rather than after it; ValueError names the option and the count."""
+        if not self.class_names:
+            return
+        n = len(self.class_names)
+        if outputs.probs is not None and outputs.probs.size != n:
+            raise ValueError(
+                f"--class-names names {n} classes, the app's outputs hold {outputs.probs.size} probabilities"
+            )
+        top = max([outputs.label, *outputs.classes.tolist()])
+        if top >= n:
+            raise ValueError(f"--class-names names {n} classes, the app's outputs use class index {top}")
+
     def add_group(
         self,
         baseline: Baseline,

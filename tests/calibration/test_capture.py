@@ -38,8 +38,10 @@ class ListSource:
             raise item
         if item is None:
             return None
-        image, fmt, *flag = item
-        return Frame(image, self._i - 1, (self._i - 1) / self.fps, fmt, flag[0] if flag else None)
+        image, fmt, *extra = item
+        flag = extra[0] if extra else None
+        outputs = extra[1] if len(extra) > 1 else None
+        return Frame(image, self._i - 1, (self._i - 1) / self.fps, fmt, flag, outputs=outputs)
 
     def close(self) -> None:
         self.closed += 1
@@ -103,3 +105,18 @@ def test_flagged_frames_are_never_reference_and_the_tap_is_asked_at_the_analysis
     cap = capture(src, KERNEL, frames=100, max_fps=5.0)
     assert len(cap.stats) == 19 and dict(cap.skipped) == {"flagged": 1}
     assert src.request_interval == pytest.approx(0.2)  # the tap copies only frames the capture takes
+
+
+def test_outputs_that_do_not_fit_stop_the_capture_at_their_first_frame() -> None:
+    from camdrift.agent.predictions.outputs import classification
+    from camdrift.calibration.calibrate.output_options import OutputPlan
+
+    three = classification([0.2, 0.7, 0.1])
+    src = ListSource([(im, "bgr8", None, three) for im in frames(0, 50)])
+    plan = OutputPlan(("ok", "ng"))
+    with pytest.raises(CaptureError, match="list:test: --class-names names 2 classes, .* 3 probabilities"):
+        capture(src, KERNEL, frames=40, max_fps=5.0, check_outputs=plan.check)
+    assert src._i == 1 and src.closed == 1  # refused at the first frame, the source closed
+    fits = capture(ListSource([(im, "bgr8", None, three) for im in frames(0, 5)]), KERNEL, frames=5,
+                   check_outputs=OutputPlan(("ok", "scratch", "dent")).check)  # fmt: skip
+    assert len(fits.outputs) == 5

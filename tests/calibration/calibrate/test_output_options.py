@@ -38,3 +38,20 @@ def test_class_names_must_be_distinct():
         p.parse_args(["--class-names", "ok,ok"])
     with pytest.raises(SystemExit):
         p.parse_args(["--uncertain-below", "0"])
+
+
+def test_outputs_are_checked_against_the_class_names_as_they_arrive():
+    from camdrift.agent.predictions.outputs import classification, detection
+
+    plan = OutputPlan(("ok", "scratch", "dent"))
+    plan.check(classification([0.2, 0.7, 0.1]))
+    plan.check(classification(label=2, confidence=0.9))
+    plan.check(detection([[0, 0, 5, 5]], [2], [0.8]))
+    OutputPlan().check(classification([0.25] * 4))  # no names: any count
+    for wrong, culprit in [
+        (classification([0.5, 0.5]), "names 3 classes, the app's outputs hold 2 probabilities"),
+        (classification(label=3, confidence=0.9), "use class index 3"),
+        (detection([[0, 0, 5, 5], [1, 1, 2, 2]], [0, 7], [0.8, 0.9]), "use class index 7"),
+    ]:
+        with pytest.raises(ValueError, match=culprit):
+            plan.check(wrong)
