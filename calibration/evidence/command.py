@@ -13,6 +13,7 @@ Exit codes: 0 written (or listed); 1 nothing matched the filters (said on stderr
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -148,14 +149,23 @@ def _export(args: argparse.Namespace, records: list[EvidenceRecord]) -> str:
         return f"{len(records)} capture(s) to {out}"
     items = read_items(args.spool, records)
     now = time.time()
-    copy_images(items, args.out / IMAGES)
-    if args.format == "coco":
-        written = [write_coco(items, args.out, now)]
-    elif args.format == "cvat":
-        written = [write_cvat(items, args.out, now)]
-    else:
-        written = list(write_label_studio(items, args.out, args.image_url))
-    write_context(items, args.out)
+    images = args.out / IMAGES
+    before = set(os.listdir(images)) if images.is_dir() else set()
+    try:
+        copy_images(items, images)
+        if args.format == "coco":
+            written = [write_coco(items, args.out, now)]
+        elif args.format == "cvat":
+            written = [write_cvat(items, args.out, now)]
+        else:
+            written = list(write_label_studio(items, args.out, args.image_url))
+        write_context(items, args.out)
+    except OSError:  # disk full, say: no half export; the images it copied go, the files it replaces stay
+        for name in {it.item for it in items} - before:
+            (images / name).unlink(missing_ok=True)
+        if images.is_dir() and not any(images.iterdir()):
+            images.rmdir()
+        raise
     names = ", ".join(p.name for p in written)
     return f"{len(items)} image(s) of {len(records)} capture(s) to {args.out} ({names}, {IMAGES}/)"
 

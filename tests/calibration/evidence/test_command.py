@@ -98,6 +98,21 @@ def test_an_unwritable_out_names_the_folder_and_the_reason(classifier: Path, tmp
     assert "Errno" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_an_export_that_fails_midway_leaves_no_half_export(classifier: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "export"
+    (out / "annotations.json").mkdir(parents=True)  # the annotations cannot be written, after the images
+    assert (
+        main(["evidence", "export", "--spool", str(classifier), "--format", "coco", "--out", str(out)]) == 2
+    )
+    assert "annotations.json" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["annotations.json"]  # no images/ left behind
+    (out / "annotations.json").rmdir()
+    assert (
+        main(["evidence", "export", "--spool", str(classifier), "--format", "coco", "--out", str(out)]) == 0
+    )
+    assert len(list((out / "images").iterdir())) == 12
+
+
 def test_an_empty_selection_is_said_and_writes_nothing(classifier: Path, tmp_path: Path, capsys) -> None:
     argv = ["--spool", str(classifier), "--reason", "false_negative", "--out", str(tmp_path / "out")]
     assert main(["evidence", "export", "--format", "coco", *argv]) == 1
