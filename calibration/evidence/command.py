@@ -24,7 +24,14 @@ from camdrift.calibration.evidence.bundle import write_bundle
 from camdrift.calibration.evidence.coco import write_coco
 from camdrift.calibration.evidence.curate import curate, read_disagreements, write_manifest
 from camdrift.calibration.evidence.cvat import write_cvat
-from camdrift.calibration.evidence.items import IMAGES, ExportError, copy_images, read_items, write_context
+from camdrift.calibration.evidence.items import (
+    IMAGES,
+    ExportError,
+    copy_images,
+    read_items,
+    remove_copies,
+    write_context,
+)
 from camdrift.calibration.evidence.label_studio import IMAGE_URL, write_label_studio
 from camdrift.calibration.evidence.select import Selection, parse_since, select, spool_records
 
@@ -151,6 +158,7 @@ def _export(args: argparse.Namespace, records: list[EvidenceRecord]) -> str:
     now = time.time()
     images = args.out / IMAGES
     before = set(os.listdir(images)) if images.is_dir() else set()
+    had = set(os.listdir(args.out)) if args.out.is_dir() else set()
     try:
         copy_images(items, images)
         if args.format == "coco":
@@ -161,10 +169,10 @@ def _export(args: argparse.Namespace, records: list[EvidenceRecord]) -> str:
             written = list(write_label_studio(items, args.out, args.image_url))
         write_context(items, args.out)
     except OSError:  # disk full, say: no half export; the images it copied go, the files it replaces stay
-        for name in {it.item for it in items} - before:
-            (images / name).unlink(missing_ok=True)
-        if images.is_dir() and not any(images.iterdir()):
-            images.rmdir()
+        remove_copies(images, {it.item for it in items}, before)
+        for name in set(os.listdir(args.out)) - had if args.out.is_dir() else ():
+            if (args.out / name).is_file():  # an annotation file written before the one that failed
+                (args.out / name).unlink()
         raise
     names = ", ".join(p.name for p in written)
     return f"{len(items)} image(s) of {len(records)} capture(s) to {args.out} ({names}, {IMAGES}/)"

@@ -25,13 +25,21 @@ manifest (``<manifest stem>_images/``), since the spool drops its oldest capture
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from camdrift.calibration.evidence.items import ExportError, ExportItem, copy_images, iso_time, write_json
+from camdrift.calibration.evidence.items import (
+    ExportError,
+    ExportItem,
+    copy_images,
+    iso_time,
+    remove_copies,
+    write_json,
+)
 
 MANIFEST_VERSION = 1
 NONE = "(none)"
@@ -194,7 +202,15 @@ def write_manifest(
     curation: Curation, spool: Path, out: Path, created_at: float, rule: Mapping[str, Any]
 ) -> Path:
     """Copies the selected and held images to ``<out stem>_images/`` and writes the manifest to ``out``."""
+    if out.is_dir():  # refused before any image is copied
+        raise ExportError(f"--out {out}: is a folder, want a file name")
     out.parent.mkdir(parents=True, exist_ok=True)
     images = out.parent / f"{out.stem}_images"
-    copy_images([*curation.selected, *(it for it, _ in curation.held)], images)
-    return write_json(out, manifest(curation, spool, images, created_at, rule))
+    chosen = [*curation.selected, *(it for it, _ in curation.held)]
+    before = set(os.listdir(images)) if images.is_dir() else set()
+    try:
+        copy_images(chosen, images)
+        return write_json(out, manifest(curation, spool, images, created_at, rule))
+    except OSError:  # disk full, say: the images it copied go, no half curation is left
+        remove_copies(images, {it.item for it in chosen}, before)
+        raise

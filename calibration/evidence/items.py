@@ -263,6 +263,15 @@ def copy_images(items: Sequence[ExportItem], folder: Path) -> Path:
     return folder
 
 
+def remove_copies(folder: Path, names: set[str], before: set[str]) -> None:
+    """Undoes :func:`copy_images` after a failure: removes the ``names`` in ``folder`` that were not in it
+    ``before``, and ``folder`` itself when that leaves it empty."""
+    for name in names - before:
+        (folder / name).unlink(missing_ok=True)
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
 def write_json(path: Path, doc: object) -> Path:
     """``doc`` as indented UTF-8 JSON, written atomically."""
     atomic_write_bytes(path, json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8"))

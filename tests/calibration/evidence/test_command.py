@@ -113,6 +113,24 @@ def test_an_export_that_fails_midway_leaves_no_half_export(classifier: Path, tmp
     assert len(list((out / "images").iterdir())) == 12
 
 
+@pytest.mark.parametrize(("fmt", "blocked", "never"), [("label-studio", "label_config.xml", "tasks.json"),
+                                                       ("coco", "items.jsonl", "annotations.json")])  # fmt: skip
+def test_a_failed_export_leaves_no_annotation_file_naming_missing_images(
+    classifier: Path, tmp_path: Path, fmt: str, blocked: str, never: str
+) -> None:
+    out = tmp_path / "export"
+    (out / blocked).mkdir(parents=True)  # the second file cannot be written, after the first was
+    assert main(["evidence", "export", "--spool", str(classifier), "--format", fmt, "--out", str(out)]) == 2
+    assert sorted(p.name for p in out.iterdir()) == [blocked]
+
+
+def test_a_curate_onto_a_folder_copies_nothing(classifier: Path, tmp_path: Path, capsys) -> None:
+    (tmp_path / "next.json").mkdir()
+    assert main(["evidence", "curate", "--spool", str(classifier), "--out", str(tmp_path / "next.json")]) == 2
+    assert "next.json: is a folder" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["next.json"]
+
+
 def test_an_empty_selection_is_said_and_writes_nothing(classifier: Path, tmp_path: Path, capsys) -> None:
     argv = ["--spool", str(classifier), "--reason", "false_negative", "--out", str(tmp_path / "out")]
     assert main(["evidence", "export", "--format", "coco", *argv]) == 1
