@@ -111,15 +111,15 @@ def _band_flush(colsum, tcols, rows, out_sum, out_n):
     colsum[:] = 0
 
 
-@njit(cache=True, nogil=True, boundscheck=False)
-def _lap_row(up, mid, dn, gi, gcols, grid, acc, span):
+@njit(cache=True, nogil=True, boundscheck=False, inline="always")
+def _lap_row(up, mid, dn, gi, gcols, grid, acc, span, resp):
     """Laplacian and noise sums of one interior row ``mid`` of the compact luma grid, cell by cell."""
     j_last = mid.shape[0] - 1  # interior columns: 0 < j < ws - 1
     for k in range(grid.shape[2]):
         j_lo = max(gcols[k], 1)
         j_hi = min(gcols[k + 1], j_last)
         if j_hi > j_lo:
-            _lap_span(up, mid, dn, j_lo, j_hi, span)
+            _lap_span(up, mid, dn, j_lo, j_hi, span, resp)
             grid[0, gi, k] += j_hi - j_lo
             grid[1, gi, k] += span[0]
             grid[2, gi, k] += span[1]
@@ -145,6 +145,7 @@ def _bgr_pass(img, s, ib, ir, hist, acc, thumb_sum, thumb_n, grid, lrows):
     tcols = _cell_starts(ws, tw)
     gcols = _cell_starts(ws, grid.shape[2])
     span = np.zeros(3, np.int64)
+    resp = np.empty((2, ws), np.int16)  # the Laplacian and Immerkaer responses of one cell's span
     colsum = np.zeros(ws, np.uint32)  # <= 255 * rows per band: exact
     band = 0
     band_rows = 0
@@ -162,7 +163,8 @@ def _bgr_pass(img, s, ib, ir, hist, acc, thumb_sum, thumb_n, grid, lrows):
         _band_add(lrow, colsum)
         band_rows += 1
         if i >= 2:
-            _lap_row(lrows[(i - 2) % 3], lrows[(i - 1) % 3], lrow, (i - 1) * gh // hs, gcols, grid, acc, span)
+            up = lrows[(i - 2) % 3]
+            _lap_row(up, lrows[(i - 1) % 3], lrow, (i - 1) * gh // hs, gcols, grid, acc, span, resp)
     _band_flush(colsum, tcols, band_rows, thumb_sum[band], thumb_n[band])
 
 
