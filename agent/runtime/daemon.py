@@ -45,6 +45,7 @@ from camdrift.agent.runtime.assembly import (
     for_reload,
     open_frames,
 )
+from camdrift.agent.runtime.code_pages import LoaderPages
 from camdrift.agent.runtime.commands import CommandRunner
 from camdrift.agent.runtime.continuity import StreamTimeline, record_state_source, source_identity
 from camdrift.agent.runtime.notices import (
@@ -133,6 +134,7 @@ class Daemon:
         self._status_due = Every(STATUS_PERIOD_S)
         self._metrics_due = Every(METRICS_PERIOD_S)
         self.commands = CommandRunner(self.paths.acknowledged, self._publish_status, wall_clock)
+        self.loader_pages = LoaderPages(loaded_specialisations)  # the agent's RSS: see code_pages
 
     @property
     def config(self) -> Config:
@@ -260,10 +262,9 @@ class Daemon:
         self.notifier.stopping(status="stopping: saving state")
         log.info("stopping with %d numba specialisations loaded", loaded_specialisations())
         if self.parts is not None:
-            if failure is None or isinstance(failure, KeyboardInterrupt):
-                self._event("agent.stopping", "clean stop")
-            else:
-                self._event("agent.stopping", f"stopping after an error: {type(failure).__name__}: {failure}")
+            clean = failure is None or isinstance(failure, KeyboardInterrupt)
+            error = f"stopping after an error: {type(failure).__name__}: {failure}"
+            self._event("agent.stopping", "clean stop" if clean else error)
             try:
                 self.parts.pipeline.save_state(str(self.paths.engine_state))
                 record_state_source(self.paths.engine_state, self.paths.engine_state_source, self.source_id)
@@ -314,8 +315,7 @@ class Daemon:
     # -- messages and periodic work -----------------------------------------------------------------------------
 
     def _event(self, kind: str, summary: str) -> None:
-        p = self.parts.pipeline
-        p.publish(agent_event(p.camera_id, kind, summary))
+        self.parts.pipeline.publish(agent_event(self.parts.pipeline.camera_id, kind, summary))
 
     def status(self) -> Status:
         source = self.source.describe()
@@ -338,6 +338,7 @@ class Daemon:
             if self.healthy:
                 self.notifier.watchdog()
             self.notifier.status(self.board.line(self.parts, self.source.describe()))
+            self.loader_pages.update()
         if self._status_due.due(now):
             self._publish_status()
         self.commands.take_and_run(self.parts)
