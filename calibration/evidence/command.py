@@ -27,9 +27,9 @@ from camdrift.calibration.evidence.cvat import write_cvat
 from camdrift.calibration.evidence.items import (
     IMAGES,
     ExportError,
+    copies_undone,
     copy_images,
     read_items,
-    remove_copies,
     write_context,
 )
 from camdrift.calibration.evidence.label_studio import IMAGE_URL, write_label_studio
@@ -157,19 +157,18 @@ def _export(args: argparse.Namespace, records: list[EvidenceRecord]) -> str:
     items = read_items(args.spool, records)
     now = time.time()
     images = args.out / IMAGES
-    before = set(os.listdir(images)) if images.is_dir() else set()
     had = set(os.listdir(args.out)) if args.out.is_dir() else set()
-    try:
-        copy_images(items, images)
-        if args.format == "coco":
-            written = [write_coco(items, args.out, now)]
-        elif args.format == "cvat":
-            written = [write_cvat(items, args.out, now)]
-        else:
-            written = list(write_label_studio(items, args.out, args.image_url))
-        write_context(items, args.out)
-    except OSError:  # disk full, say: no half export; the images it copied go, the files it replaces stay
-        remove_copies(images, {it.item for it in items}, before)
+    try:  # disk full, say: no half export; the images it copied go, the files it replaces stay
+        with copies_undone(items, images):
+            copy_images(items, images)
+            if args.format == "coco":
+                written = [write_coco(items, args.out, now)]
+            elif args.format == "cvat":
+                written = [write_cvat(items, args.out, now)]
+            else:
+                written = list(write_label_studio(items, args.out, args.image_url))
+            write_context(items, args.out)
+    except OSError:
         for name in set(os.listdir(args.out)) - had if args.out.is_dir() else ():
             if (args.out / name).is_file():  # an annotation file written before the one that failed
                 (args.out / name).unlink()

@@ -25,7 +25,6 @@ manifest (``<manifest stem>_images/``), since the spool drops its oldest capture
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,9 +34,9 @@ from typing import Any, NamedTuple
 from camdrift.calibration.evidence.items import (
     ExportError,
     ExportItem,
+    copies_undone,
     copy_images,
     iso_time,
-    remove_copies,
     write_json,
 )
 
@@ -207,10 +206,6 @@ def write_manifest(
     out.parent.mkdir(parents=True, exist_ok=True)
     images = out.parent / f"{out.stem}_images"
     chosen = [*curation.selected, *(it for it, _ in curation.held)]
-    before = set(os.listdir(images)) if images.is_dir() else set()
-    try:
+    with copies_undone(chosen, images):  # disk full, say: the images it copied go, no half curation is left
         copy_images(chosen, images)
         return write_json(out, manifest(curation, spool, images, created_at, rule))
-    except OSError:  # disk full, say: the images it copied go, no half curation is left
-        remove_copies(images, {it.item for it in chosen}, before)
-        raise

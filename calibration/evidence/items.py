@@ -10,10 +10,12 @@ Spools of evidence version 1 (no model outputs, no class names) read too: their 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -263,13 +265,20 @@ def copy_images(items: Sequence[ExportItem], folder: Path) -> Path:
     return folder
 
 
-def remove_copies(folder: Path, names: set[str], before: set[str]) -> None:
-    """Undoes :func:`copy_images` after a failure: removes the ``names`` in ``folder`` that were not in it
-    ``before``, and ``folder`` itself when that leaves it empty."""
-    for name in names - before:
-        (folder / name).unlink(missing_ok=True)
-    if folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
+@contextmanager
+def copies_undone(items: Sequence[ExportItem], folder: Path) -> Iterator[None]:
+    """Around :func:`copy_images` of ``items`` into ``folder`` and what is written with them: on an OSError (disk
+    full, say), the images of ``items`` that were not in ``folder`` before go, and ``folder`` itself when that
+    leaves it empty; the error propagates."""
+    before = set(os.listdir(folder)) if folder.is_dir() else set()
+    try:
+        yield
+    except OSError:
+        for name in {it.item for it in items} - before:
+            (folder / name).unlink(missing_ok=True)
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
 
 
 def write_json(path: Path, doc: object) -> Path:
