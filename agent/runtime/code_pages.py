@@ -94,16 +94,26 @@ def release_loader_pages(smaps: str = "/proc/self/smaps", library: str = LIBRARY
 
 class LoaderPages:
     """Releases the loader's pages again whenever more kernel specialisations are loaded than at the last
-    release. ``loaded``: how many are loaded now (:func:`camdrift.kernels.warm.loaded_specialisations`)."""
+    release. ``loaded``: how many are loaded now (:func:`camdrift.kernels.warm.loaded_specialisations`);
+    ``enabled``: False where the process is not the agent's own (an in-process agent's host: its memory is the
+    host's to manage, and reading a large host's smaps costs its CPU and GIL)."""
 
-    def __init__(self, loaded: Callable[[], int], release: Callable[[], int] = release_loader_pages) -> None:
+    def __init__(
+        self,
+        loaded: Callable[[], int],
+        release: Callable[[], int] = release_loader_pages,
+        enabled: bool = True,
+    ) -> None:
         self._loaded = loaded
         self._release = release
+        self.enabled = enabled
         self._released_at = 0
         self.released_kib = 0
 
     def update(self) -> int:
         """Releases if kernels were loaded since the last call that released; returns the KiB dropped now."""
+        if not self.enabled:
+            return 0
         count = self._loaded()
         if count <= self._released_at:
             return 0

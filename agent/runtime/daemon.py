@@ -134,7 +134,7 @@ class Daemon:
         self._status_due = Every(STATUS_PERIOD_S)
         self._metrics_due = Every(METRICS_PERIOD_S)
         self.commands = CommandRunner(self.paths.acknowledged, self._publish_status, wall_clock)
-        self.loader_pages = LoaderPages(loaded_specialisations)  # the agent's RSS: see code_pages
+        self.loader_pages = LoaderPages(loaded_specialisations, enabled=source is None)  # not a host's pages
 
     @property
     def config(self) -> Config:

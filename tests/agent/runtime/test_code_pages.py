@@ -89,3 +89,10 @@ def test_released_again_only_after_more_kernels_are_loaded() -> None:
     assert pages.update() == 1000
     assert pages.update() == 0
     assert calls == [2, 5] and pages.released_kib == 2000
+
+
+def test_a_disabled_release_never_touches_the_process() -> None:
+    calls: list[int] = []
+    pages = LoaderPages(lambda: 7, lambda: calls.append(1) or 1000, enabled=False)
+    assert pages.update() == 0 and pages.update() == 0
+    assert calls == [] and pages.released_kib == 0
